@@ -1,0 +1,1 @@
+"""nwcheck's domain package: everything the functions in ``function_app.py`` do."""
