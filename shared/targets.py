@@ -1,0 +1,94 @@
+"""What a target is: one network path nwcheck keeps checking, and what it expects to find.
+
+The target list file (``shared/target_list.py`` reads it) and inline targets in queue messages
+both become these frozen values; everything downstream works on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["connectivity", "ipFlow", "nextHop"]
+KINDS: tuple[Kind, ...] = ("connectivity", "ipFlow", "nextHop")
+
+# What each kind can find, and so what a target may expect.
+CONNECTIVITY_STATUSES = ("Reachable", "Unreachable", "Degraded", "Unknown")
+IP_FLOW_STATUSES = ("Allow", "Deny")
+NEXT_HOP_TYPES = ("Internet", "VirtualAppliance", "VirtualNetworkGateway", "VnetLocal", "HyperNetGateway",
+                  "VnetPeering", "None")
+DEFAULT_EXPECT: dict[str, str] = {"connectivity": "Reachable", "ipFlow": "Allow"}  # nextHop: must be given
+
+
+@dataclass(frozen=True)
+class WatcherRef:
+    """A Network Watcher: ``/subscriptions/{subscription}/resourceGroups/{resource_group}/.../{name}``."""
+
+    subscription: str
+    resource_group: str
+    name: str
+
+    @property
+    def resource_id(self) -> str:
+        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.Network/networkWatchers/{self.name}")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    failure_threshold: int = 2  # consecutive unhealthy results before an alert fires
+    success_threshold: int = 2  # consecutive healthy results before it resolves
+    repeat_interval_s: int = 4 * 3600  # reminder while firing
+    latency_threshold_ms: int | None = None  # above it a Reachable result is a warning
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """connectivityCheck from ``source_vm`` to a resource id or an address (IP, host name, URL)."""
+
+    destination_resource_id: str | None = None
+    destination_address: str | None = None
+    port: int = 0
+    protocol: str | None = None  # Tcp | Http | Https | Icmp
+    source_port: int | None = None
+
+
+@dataclass(frozen=True)
+class IpFlow:
+    """ipFlowVerify of a 5-tuple in or out of ``source_vm``'s NIC."""
+
+    direction: str  # Inbound | Outbound
+    protocol: str  # TCP | UDP
+    local_ip: str
+    local_port: str
+    remote_ip: str
+    remote_port: str  # a port or a range "80-120"
+    nic_resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NextHop:
+    """nextHop from ``source_vm`` for traffic from ``source_ip`` to ``destination_ip``."""
+
+    source_ip: str
+    destination_ip: str
+    nic_resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: Kind
+    source_vm: str  # ARM id of the VM the check runs from (connectivity) or on (ipFlow, nextHop)
+    spec: Connectivity | IpFlow | NextHop
+    expect: str
+    interval_s: int = 300
+    watcher: WatcherRef | None = None  # None: NetworkWatcher_<region> in NetworkWatcherRG of source_vm
+    owner: str | None = None
+    tags: tuple[tuple[str, str], ...] = field(default=())
+    alert: AlertSettings = field(default_factory=AlertSettings)
+
+    @property
+    def subscription(self) -> str:
+        """The source VM's subscription (ARM ids: /subscriptions/{id}/...)."""
+        return self.source_vm.split("/")[2]
