@@ -12,7 +12,8 @@ from typing import Literal
 Kind = Literal["connectivity", "ipFlow", "nextHop"]
 KINDS: tuple[Kind, ...] = ("connectivity", "ipFlow", "nextHop")
 
-# What each kind can find, and so what a target may expect.
+# What each kind can find. A connectivity target may expect only Reachable or Unreachable:
+# Degraded and Unknown are findings, not intentions (shared/target_list.py enforces it).
 CONNECTIVITY_STATUSES = ("Reachable", "Unreachable", "Degraded", "Unknown")
 IP_FLOW_STATUSES = ("Allow", "Deny")
 NEXT_HOP_TYPES = ("Internet", "VirtualAppliance", "VirtualNetworkGateway", "VnetLocal", "HyperNetGateway",

@@ -67,3 +67,32 @@ def test_emulator_tls_is_trusted_only_through_its_ca(emu: Emulator) -> None:
     assert requests.get(emu.arm_server.url, verify=str(emu.tls.ca_cert), timeout=5).status_code == 401
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(emu.arm_server.url, verify=requests.certs.where(), timeout=5)
+
+
+def test_every_third_party_import_of_the_app_is_a_runtime_requirement() -> None:
+    # The deployed app has only requirements.txt: an import satisfied by a dev package would
+    # work in tests and fail in Azure.
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    runtime = {re.split(r"[=<>\[ ]", line)[0].lower().replace("_", "-")
+               for line in (ROOT / "requirements.txt").read_text().splitlines() if line and line[0].isalnum()}
+    owners = packages_distributions()
+    sources = [ROOT / "function_app.py", *(ROOT / "shared").rglob("*.py")]
+    missing = set()
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "shared":
+                    continue
+                dists = {d.lower().replace("_", "-") for d in owners.get(top, [])}
+                if name.startswith("azure."):  # a namespace package: find the distribution by subpackage
+                    sub = ".".join(name.split(".")[:3])
+                    dists = {d for d in dists if d.replace("-", ".") in sub or sub.startswith(d.replace("-", "."))}
+                if not dists & runtime:
+                    missing.add(f"{path.relative_to(ROOT)}: {name}")
+    assert not missing, sorted(missing)
