@@ -10,9 +10,14 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from emulator.azurite import Azurite
 from emulator.stack import Emulator
+
+# Property tests judge behaviour, not speed: no per-example deadline on a busy 2-core CI machine.
+settings.register_profile("nwcheck", deadline=None, print_blob=True)
+settings.load_profile("nwcheck")
 
 
 @pytest.fixture(scope="session")
