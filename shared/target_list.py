@@ -754,3 +754,43 @@ def parse_target_list(text: str | bytes, *, source: str = "<targets>") -> Target
         if target is not None and not one.problems:
             targets.append(target)
     return TargetList(tuple(targets), tuple(errors))
+
+
+def target_to_dict(target: Target) -> dict[str, Any]:
+    """A target in the file's own format, complete (no defaults needed): ``parse_target`` reads it back
+    to an equal Target. Used to carry a resolved target inside the app's internal messages."""
+    data: dict[str, Any] = {"name": target.name, "kind": target.kind, "expect": target.expect,
+                            "interval": target.interval_s}
+    if target.watcher is not None:
+        data["watcher"] = target.watcher.resource_id
+    if target.owner is not None:
+        data["owner"] = target.owner
+    if target.tags:
+        data["tags"] = dict(target.tags)
+    alert = target.alert
+    data["alert"] = {"failureThreshold": alert.failure_threshold, "successThreshold": alert.success_threshold,
+                     "repeatInterval": alert.repeat_interval_s, "latencyThresholdMs": alert.latency_threshold_ms}
+    spec = target.spec
+    if isinstance(spec, Connectivity):
+        data["source"] = target.source_vm
+        destination: dict[str, Any] = {"port": spec.port}
+        if spec.destination_resource_id is not None:
+            destination["resourceId"] = spec.destination_resource_id
+        if spec.destination_address is not None:
+            destination["address"] = spec.destination_address
+        data["destination"] = destination
+        if spec.protocol is not None:
+            data["protocol"] = spec.protocol
+        if spec.source_port is not None:
+            data["sourcePort"] = spec.source_port
+    elif isinstance(spec, IpFlow):
+        data.update(vm=target.source_vm, direction=spec.direction, protocol=spec.protocol,
+                    local={"ip": spec.local_ip, "port": spec.local_port},
+                    remote={"ip": spec.remote_ip, "port": spec.remote_port})
+        if spec.nic_resource_id is not None:
+            data["nic"] = spec.nic_resource_id
+    else:
+        data.update(vm=target.source_vm, sourceIp=spec.source_ip, destinationIp=spec.destination_ip)
+        if spec.nic_resource_id is not None:
+            data["nic"] = spec.nic_resource_id
+    return data

@@ -773,3 +773,12 @@ def test_fuzz_ipv4_pattern_agrees_with_ipaddress(text: str) -> None:
     except ValueError:
         valid = False
     assert valid == bool(re.fullmatch(tl.IPV4, text))
+
+
+def test_target_to_dict_round_trips_every_sample_target() -> None:
+    from shared.target_list import target_to_dict
+
+    parsed = parse_target_list((ROOT / "targets.sample.yaml").read_text())
+    assert parsed.targets and not parsed.errors
+    for target in parsed.targets:
+        assert parse_target(json.loads(json.dumps(target_to_dict(target)))) == target
