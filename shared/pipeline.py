@@ -176,3 +176,20 @@ class Pipeline:
             source_resource_id=step.target.source_vm, destination=destination, port=port, protocol=protocol,
             direction=direction)
         return Outcome(result=result, reply_to=step.reply_to)
+
+
+def give_up(pipeline: Pipeline, body: str | bytes, message_id: str, reason: str, *, is_step: bool) -> Outcome | None:
+    """On a message's last delivery after unexpected failures: its Error result, if it can be named."""
+    try:
+        if is_step:
+            step = parse_step(body)
+        else:
+            request = parse_request(body)
+            target = pipeline._target(request)
+            now = format_utc(pipeline.clock())
+            step = Step(step="start", check_id=request.check_id or f"q-{message_id}", target=target,
+                        trigger=request.trigger, correlation_id=request.correlation_id, scheduled=request.scheduled,
+                        reply_to=request.reply_to, watcher=None, started=now, deadline=now)
+    except BadMessage:
+        return None
+    return pipeline._end(step, error_finding("StepFailed", reason))

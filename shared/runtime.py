@@ -1,0 +1,100 @@
+"""The process-wide parts of the app and the I/O around the pipeline's decisions.
+
+``function_app.py`` calls one function here per trigger. Clients are created once per process
+(a credential caches its tokens; a session keeps its connections) and lazily, so importing the
+app stays cheap for a cold start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from azure.identity import DefaultAzureCredential
+
+from shared import storage
+from shared.arm import ArmClient
+from shared.pipeline import Outcome, Pipeline, give_up
+from shared.sweep import due_requests
+from shared.target_source import TargetSource
+
+log = logging.getLogger("nwcheck")
+CONNECTION = "NwcheckStorage"  # the app setting (prefix) of the app's own storage account
+HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
+
+
+def setting(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def queue_name(kind: str) -> str:
+    """requests | polls | results → the queue's name from its app setting."""
+    return setting(f"{kind.upper()}_QUEUE", f"nwcheck-{kind}")
+
+
+@cache
+def max_dequeue_count() -> int:
+    queues = json.loads(HOST_JSON.read_text()).get("extensions", {}).get("queues", {})
+    return int(queues.get("maxDequeueCount", 5))
+
+
+@cache
+def targets() -> TargetSource:
+    return TargetSource()
+
+
+@cache
+def pipeline() -> Pipeline:
+    arm = ArmClient(setting("ARM_ENDPOINT", "https://management.azure.com"), DefaultAzureCredential(),
+                    api_version=setting("NETWORK_API_VERSION", "2024-05-01"))
+    return Pipeline(arm, targets())
+
+
+def sweep(now: dt.datetime) -> list[str]:
+    """Check requests for every target due in ``now``'s minute, ready for the queue output binding."""
+    return [storage.encode_message(r) for r in due_requests(targets()(), now)]
+
+
+def _deliver(outcome: Outcome, body: bytes, source: str) -> None:
+    if outcome.step is not None:
+        storage.send(storage.queue_client(CONNECTION, queue_name("polls")), outcome.step.to_message(),
+                     delay_s=outcome.delay_s)
+    if outcome.result is not None:
+        message = outcome.result.to_message()
+        storage.send(storage.queue_client(CONNECTION, queue_name("results")), message)
+        if outcome.reply_to:
+            storage.send(storage.queue_client(CONNECTION, outcome.reply_to), message)
+        log.info("check %s of %s: %s", outcome.result.check_id, outcome.result.target, outcome.result.finding.status)
+    if outcome.poison is not None:
+        # Never retried: it cannot succeed. It goes where the host would put it, with the reason.
+        poison: dict[str, Any] = {"reason": outcome.poison, "queue": source,
+                                  "message": body.decode(errors="replace")[:40_000]}
+        storage.send(storage.queue_client(CONNECTION, f"{source}-poison"), poison)
+        log.error("poison message on %s: %s", source, outcome.poison)
+
+
+def _handle(body: bytes, message_id: str, dequeue_count: int, *, is_step: bool) -> None:
+    source = queue_name("polls" if is_step else "requests")
+    try:
+        outcome = pipeline().advance(body) if is_step else pipeline().accept(body, message_id)
+    except Exception as exc:
+        if dequeue_count >= max_dequeue_count():
+            # The last delivery: record why the check failed before the host moves it to poison.
+            ended = give_up(pipeline(), body, message_id, f"{type(exc).__name__}: {exc}", is_step=is_step)
+            if ended is not None:
+                _deliver(ended, body, source)
+        raise
+    _deliver(outcome, body, source)
+
+
+def handle_request(body: bytes, message_id: str, dequeue_count: int) -> None:
+    _handle(body, message_id, dequeue_count, is_step=False)
+
+
+def handle_step(body: bytes, message_id: str, dequeue_count: int) -> None:
+    _handle(body, message_id, dequeue_count, is_step=True)
