@@ -16,7 +16,7 @@ import azure.functions as func
 
 from shared import runtime
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app = func.FunctionApp()
 CONNECTION = runtime.CONNECTION
 
 

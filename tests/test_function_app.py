@@ -14,6 +14,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 
 import function_app
 from emulator.azurite import Azurite
+from emulator.functions_host import registered_functions
 from emulator.stack import Emulator
 from shared import runtime
 from shared.results import CheckResult
@@ -22,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bindings_are_what_the_host_needs() -> None:
-    functions = {f.get_function_name(): json.loads(f.get_function_json()) for f in function_app.app.get_functions()}
+    functions = {f.get_function_name(): json.loads(f.get_function_json())
+                 for f in registered_functions(function_app.app)}
     assert set(functions) == {"sweep", "check_requests", "check_steps"}
     sweep = {b["type"]: b for b in functions["sweep"]["bindings"]}
     assert sweep["timerTrigger"]["schedule"] == "%TIMER_SCHEDULE%"

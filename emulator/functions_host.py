@@ -1,0 +1,196 @@
+"""A local stand-in for the Functions host (Core Tools cannot be installed here), for development
+and tests. It is not a host: it drives the functions exactly as ``function_app.py`` registers them.
+
+From the app's own function metadata (``app.get_functions()``: trigger types, queue names with
+``%SETTING%`` expressions, connection setting names, the schedule) and ``host.json`` (batch size,
+``maxDequeueCount``, ``visibilityTimeout``, ``messageEncoding``), against Azurite it:
+
+- receives up to ``batchSize`` messages per queue trigger, with a lease, and decodes them (base64);
+- runs the function with a real ``azure.functions`` QueueMessage carrying the dequeue count;
+- deletes the message on success; on failure makes it visible again after ``visibilityTimeout``,
+  or moves it to ``<queue>-poison`` once ``dequeue_count >= maxDequeueCount`` (and skips a message
+  already past it without running it), as the Storage Queues extension does;
+- runs timer functions when told to (``tick``), and performs their queue output bindings.
+
+Every invocation's wall time is recorded per function, for the benchmarks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from azure.core.exceptions import ResourceExistsError
+from azure.functions.queue import QueueMessage
+from azure.functions.timer import TimerRequest
+from azure.storage.queue import QueueClient
+
+_SETTING = re.compile(r"%([A-Za-z0-9_]+)%")
+
+
+def resolve(value: str, env: Mapping[str, str]) -> str:
+    """Binding expressions: ``%NAME%`` is the app setting NAME (a missing one is an error, as in the host)."""
+    def setting(match: re.Match[str]) -> str:
+        if match.group(1) not in env:
+            raise KeyError(f"app setting {match.group(1)} is not set (binding expression {value!r})")
+        return env[match.group(1)]
+    return _SETTING.sub(setting, value)
+
+
+_REGISTERED: dict[int, list[Any]] = {}
+
+
+def registered_functions(app: func.FunctionApp) -> list[Any]:
+    """``app.get_functions()``, which may be called only once per app object (it builds them)."""
+    if id(app) not in _REGISTERED:
+        _REGISTERED[id(app)] = list(app.get_functions())
+    return _REGISTERED[id(app)]
+
+
+class _Out:
+    def __init__(self) -> None:
+        self.value: Any = None
+
+    def set(self, value: Any) -> None:
+        self.value = value
+
+    def get(self) -> Any:
+        return self.value
+
+
+@dataclass
+class Invocation:
+    function: str
+    seconds: float
+    ok: bool
+
+
+@dataclass
+class LocalHost:
+    app: func.FunctionApp
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    host_json: Path = Path(__file__).resolve().parent.parent / "host.json"
+    lease_s: int = 60  # the host leases for 10 minutes; shorter here so crash tests recover quickly
+    retry_visibility_s: int | None = None  # None: host.json's visibilityTimeout
+    invocations: list[Invocation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        queues = json.loads(self.host_json.read_text()).get("extensions", {}).get("queues", {})
+        self.batch_size = int(queues.get("batchSize", 16))
+        self.max_dequeue = int(queues.get("maxDequeueCount", 5))
+        hms = [int(p) for p in str(queues.get("visibilityTimeout", "00:00:00")).split(":")]
+        if self.retry_visibility_s is None:
+            self.retry_visibility_s = hms[0] * 3600 + hms[1] * 60 + hms[2]
+        self.base64 = queues.get("messageEncoding", "base64") == "base64"
+        self.functions: dict[str, tuple[dict[str, Any], Callable[..., Any]]] = {}
+        for function in registered_functions(self.app):
+            meta = json.loads(function.get_function_json())
+            self.functions[str(function.get_function_name())] = (meta, function.get_user_function())
+        self._clients: dict[tuple[str, str], QueueClient] = {}
+
+    def _client(self, connection: str, name: str) -> QueueClient:
+        """A raw client (the host does its own base64), the queue created on first use."""
+        if (connection, name) not in self._clients:
+            client = QueueClient.from_connection_string(self.env[connection], name)
+            try:
+                client.create_queue()
+            except ResourceExistsError:
+                pass
+            self._clients[connection, name] = client
+        return self._clients[connection, name]
+
+    def _queue(self, binding: Mapping[str, Any]) -> QueueClient:
+        return self._client(binding["connection"], resolve(binding["queueName"], self.env))
+
+    def _trigger(self, name: str) -> dict[str, Any]:
+        meta, _ = self.functions[name]
+        return next(b for b in meta["bindings"] if b["direction"] == "IN" and b["type"].endswith("Trigger"))
+
+    def _invoke(self, name: str, kwargs: dict[str, Any]) -> bool:
+        _, user = self.functions[name]
+        started = time.perf_counter()
+        ok = True
+        try:
+            user(**kwargs)
+        except Exception:  # a failed invocation is data for the queue semantics
+            ok = False
+        self.invocations.append(Invocation(name, time.perf_counter() - started, ok))
+        return ok
+
+    def _encode(self, text: str) -> str:
+        return base64.b64encode(text.encode()).decode() if self.base64 else text
+
+    def _decode(self, content: str) -> bytes:
+        return base64.b64decode(content, validate=True) if self.base64 else content.encode()
+
+    # ---- timers ----------------------------------------------------------------------------
+    def tick(self, name: str, past_due: bool = False) -> int:
+        """Run a timer function once and perform its queue output bindings; returns messages sent."""
+        meta, _ = self.functions[name]
+        outputs = {b["name"]: (b, _Out()) for b in meta["bindings"] if b["direction"] == "OUT"}
+        trigger = self._trigger(name)
+        kwargs: dict[str, Any] = {trigger["name"]: TimerRequest(past_due=past_due)}
+        kwargs.update({arg: out for arg, (_, out) in outputs.items()})
+        sent = 0
+        if self._invoke(name, kwargs):
+            for binding, out in outputs.values():
+                values = out.get()
+                for value in values if isinstance(values, list) else [] if values is None else [values]:
+                    self._queue(binding).send_message(self._encode(value))
+                    sent += 1
+        return sent
+
+    # ---- queue triggers --------------------------------------------------------------------
+    def _queue_functions(self) -> list[str]:
+        return [n for n in self.functions if self._trigger(n)["type"] == "queueTrigger"]
+
+    def pump(self, name: str) -> int:
+        """One poll of a queue trigger: run every message received (up to batchSize); returns how many."""
+        trigger = self._trigger(name)
+        queue = self._queue(trigger)
+        poison = self._client(trigger["connection"], f"{queue.queue_name}-poison")
+        handled = 0
+        for message in queue.receive_messages(max_messages=self.batch_size, visibility_timeout=self.lease_s):
+            handled += 1
+            dequeue_count = message.dequeue_count or 1
+            if dequeue_count > self.max_dequeue:
+                self._poison(queue, poison, message)
+                continue
+            try:
+                body = self._decode(message.content)
+            except ValueError:
+                ok = False  # the host cannot bind it either: it fails until poisoned
+            else:
+                trigger_message = QueueMessage(  # type: ignore[no-untyped-call]
+                    id=message.id, body=body, dequeue_count=dequeue_count, pop_receipt=message.pop_receipt)
+                ok = self._invoke(name, {trigger["name"]: trigger_message})
+            if ok:
+                queue.delete_message(message)
+            elif dequeue_count >= self.max_dequeue:
+                self._poison(queue, poison, message)
+            else:
+                queue.update_message(message, visibility_timeout=self.retry_visibility_s or 0)
+        return handled
+
+    @staticmethod
+    def _poison(queue: QueueClient, poison: QueueClient, message: Any) -> None:
+        poison.send_message(message.content)  # a new message with the original body, as the host does
+        queue.delete_message(message)
+
+    def run_until(self, done: Callable[[], bool], timeout_s: float, idle_sleep_s: float = 0.2) -> bool:
+        """Pump every queue trigger until ``done()`` or the timeout; sleeps only when all were idle."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            if sum(self.pump(name) for name in self._queue_functions()) == 0:
+                time.sleep(idle_sleep_s)
+        return done()

@@ -1,0 +1,107 @@
+"""The local stand-in for the Functions host, running function_app.py's real functions on Azurite."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.storage.queue import QueueClient
+
+import function_app
+from emulator.azurite import Azurite
+from emulator.functions_host import LocalHost, resolve
+from emulator.stack import Emulator
+from shared import runtime
+from shared.results import CheckResult
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def host(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHost]:
+    targets = tmp_path / "targets.yaml"  # the sample, with every target due every minute
+    targets.write_text(re.sub(r"interval: \w+", "interval: 1m", (ROOT / "targets.sample.yaml").read_text()))
+    suffix = uuid.uuid4().hex[:8]
+    monkeypatch.setenv("NwcheckStorage", azurite.connection_string)
+    monkeypatch.setenv("TARGETS_PATH", str(targets))
+    monkeypatch.setenv("TIMER_SCHEDULE", "0 * * * * *")
+    for kind in ("requests", "polls", "results"):
+        monkeypatch.setenv(f"{kind.upper()}_QUEUE", f"{kind}-{suffix}")
+        _raw(azurite, f"{kind}-{suffix}")  # the app's queues exist, as infra/ creates them in Azure
+    runtime.pipeline.cache_clear()
+    runtime.targets.cache_clear()
+    yield LocalHost(function_app.app, retry_visibility_s=0)
+    runtime.pipeline.cache_clear()
+    runtime.targets.cache_clear()
+
+
+def _raw(azurite: Azurite, name: str) -> QueueClient:
+    client = QueueClient.from_connection_string(azurite.connection_string, name)
+    try:
+        client.create_queue()
+    except Exception:  # noqa: S110 - it exists
+        pass
+    return client
+
+
+def _drain(client: QueueClient) -> list[str]:
+    out = []
+    while batch := list(client.receive_messages(max_messages=32)):
+        for message in batch:
+            out.append(base64.b64decode(message.content).decode())
+            client.delete_message(message)
+    return out
+
+
+def test_a_sweep_yields_exactly_one_result_per_target(emu: Emulator, azurite: Azurite, host: LocalHost) -> None:
+    emu.arm.lro.operation_seconds, emu.arm.lro.retry_after_s = 2.0, 1
+    assert host.tick("sweep") == 7
+    results_queue = _raw(azurite, runtime.queue_name("results"))
+    results: list[CheckResult] = []
+
+    def collected() -> bool:
+        results.extend(CheckResult.from_message(json.loads(m)) for m in _drain(results_queue))
+        return len(results) >= 7
+
+    assert host.run_until(collected, timeout_s=60)
+    by_target = {r.target: r for r in results}
+    assert len(results) == len(by_target) == 7
+    assert by_target["app-to-db-port80"].finding.rule_name == "UserRule_Port80"
+    assert by_target["internet-in-3389"].finding.status == "Deny"
+    assert all(r.polls >= 2 for r in results)  # 2 s operations polled every second
+    steps = [i for i in host.invocations if i.function == "check_steps"]
+    assert len(steps) >= 14
+    assert [i for i in host.invocations if not i.ok] == []
+    for kind in ("requests", "polls"):
+        assert _drain(_raw(azurite, f"{runtime.queue_name(kind)}-poison")) == []
+
+
+def test_a_repeated_sweep_in_the_same_minute_sends_the_same_check_ids(host: LocalHost, azurite: Azurite) -> None:
+    host.tick("sweep")
+    host.tick("sweep", past_due=True)
+    ids = [json.loads(m)["checkId"] for m in _drain(_raw(azurite, runtime.queue_name("requests")))]
+    assert len(ids) == 14 and len(set(ids)) == 7
+
+
+def test_an_unencoded_message_fails_to_bind_until_it_is_poisoned(emu: Emulator, azurite: Azurite,
+                                                                 host: LocalHost) -> None:
+    requests = _raw(azurite, runtime.queue_name("requests"))
+    requests.send_message('{"version": 1, "target": "app-to-bing"}')  # not base64: the trigger cannot bind it
+    for _ in range(host.max_dequeue):
+        host.pump("check_requests")
+    poison = _raw(azurite, f"{runtime.queue_name('requests')}-poison")
+    [message] = list(poison.receive_messages())
+    assert message.content == '{"version": 1, "target": "app-to-bing"}'
+    assert list(requests.receive_messages()) == []
+    assert emu.arm_server.requests == []
+
+
+def test_binding_expressions_need_their_setting() -> None:
+    assert resolve("%A%-x", {"A": "q"}) == "q-x"
+    with pytest.raises(KeyError, match="MISSING"):
+        resolve("%MISSING%", {})
