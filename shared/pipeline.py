@@ -90,16 +90,18 @@ class Pipeline:
     def accept(self, body: str | bytes, message_id: str) -> Outcome:
         """A check request: validate it, resolve its target, and take the first step."""
         try:
-            request = parse_request(body)
-            target = self._target(request)
+            step = self._first_step(body, message_id, self.limits.deadline_s)
         except BadMessage as exc:
             return Outcome(poison=str(exc))
+        return self._start(step)
+
+    def _first_step(self, body: str | bytes, message_id: str, deadline_s: int) -> Step:
+        request = parse_request(body)
         now = self.clock()
-        step = Step(step="start", check_id=request.check_id or f"q-{message_id}", target=target,
+        return Step(step="start", check_id=request.check_id or f"q-{message_id}", target=self._target(request),
                     trigger=request.trigger, correlation_id=request.correlation_id, scheduled=request.scheduled,
                     reply_to=request.reply_to, watcher=None, started=format_utc(now),
-                    deadline=format_utc(now + dt.timedelta(seconds=self.limits.deadline_s)))
-        return self._start(step)
+                    deadline=format_utc(now + dt.timedelta(seconds=deadline_s)))
 
     def _target(self, request: CheckRequest) -> Target:
         if request.inline is not None:
@@ -122,6 +124,15 @@ class Pipeline:
         if step.step == "start":
             return self._start(step)
         return self._poll(step)
+
+    # ---- the last delivery --------------------------------------------------------------------
+    def give_up(self, body: str | bytes, message_id: str, reason: str, *, is_step: bool) -> Outcome | None:
+        """On a message's last delivery after unexpected failures: its Error result, if it can be named."""
+        try:
+            step = parse_step(body) if is_step else self._first_step(body, message_id, 0)
+        except BadMessage:
+            return None
+        return self._end(step, error_finding("StepFailed", reason))
 
     # ---- steps ------------------------------------------------------------------------------
     def _start(self, step: Step) -> Outcome:
@@ -177,19 +188,3 @@ class Pipeline:
             direction=direction)
         return Outcome(result=result, reply_to=step.reply_to)
 
-
-def give_up(pipeline: Pipeline, body: str | bytes, message_id: str, reason: str, *, is_step: bool) -> Outcome | None:
-    """On a message's last delivery after unexpected failures: its Error result, if it can be named."""
-    try:
-        if is_step:
-            step = parse_step(body)
-        else:
-            request = parse_request(body)
-            target = pipeline._target(request)
-            now = format_utc(pipeline.clock())
-            step = Step(step="start", check_id=request.check_id or f"q-{message_id}", target=target,
-                        trigger=request.trigger, correlation_id=request.correlation_id, scheduled=request.scheduled,
-                        reply_to=request.reply_to, watcher=None, started=now, deadline=now)
-    except BadMessage:
-        return None
-    return pipeline._end(step, error_finding("StepFailed", reason))

@@ -19,7 +19,7 @@ from azure.identity import DefaultAzureCredential
 
 from shared import storage
 from shared.arm import ArmClient
-from shared.pipeline import Outcome, Pipeline, give_up
+from shared.pipeline import Outcome, Pipeline
 from shared.sweep import due_requests
 from shared.target_source import TargetSource
 
@@ -85,7 +85,7 @@ def _handle(body: bytes, message_id: str, dequeue_count: int, *, is_step: bool) 
     except Exception as exc:
         if dequeue_count >= max_dequeue_count():
             # The last delivery: record why the check failed before the host moves it to poison.
-            ended = give_up(pipeline(), body, message_id, f"{type(exc).__name__}: {exc}", is_step=is_step)
+            ended = pipeline().give_up(body, message_id, f"{type(exc).__name__}: {exc}", is_step=is_step)
             if ended is not None:
                 _deliver(ended, body, source)
         raise
