@@ -45,6 +45,7 @@ def run_demo(emu: Emulator) -> int:
                            "TARGETS_BLOB": "targets.yaml"})
         for name in ("nwcheck-requests", "nwcheck-polls", "nwcheck-results"):
             QueueClient.from_connection_string(azurite.connection_string, name).create_queue()
+        BlobServiceClient.from_connection_string(azurite.connection_string).create_container("nwcheck-checks")
         sample = re.sub(r"interval: \w+", "interval: 1m", (ROOT / "targets.sample.yaml").read_text())
         BlobServiceClient.from_connection_string(azurite.connection_string).create_container(
             "nwcheck").upload_blob("targets.yaml", sample)

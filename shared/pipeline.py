@@ -35,13 +35,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class Outcome:
-    """Exactly one of: a result, the next step (after ``delay_s``), or a poison reason."""
+    """Exactly one of: a result, the next step (after ``delay_s``), a poison reason, or a duplicate."""
 
     result: CheckResult | None = None
     step: Step | None = None
     delay_s: int = 0
     poison: str | None = None
     reply_to: str | None = None
+    duplicate: str | None = None  # a check id already claimed by another message: nothing to do
 
 
 class WatcherResolver:
@@ -79,11 +80,13 @@ def _describe(target: Target) -> tuple[str | None, int | None, str | None, str |
 class Pipeline:
     def __init__(self, arm: ArmClient, targets: Callable[[], TargetList], *, limits: Limits | None = None,
                  watchers: Callable[[Target], WatcherRef] | None = None,
+                 claims: Callable[[str, str], bool] | None = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.arm = arm
         self.targets = targets
         self.limits = limits or Limits()
         self.watchers = watchers or WatcherResolver(arm)
+        self.claims = claims  # None: every request starts (tests of the steps alone)
         self.clock = clock
 
     # ---- the requests queue -----------------------------------------------------------------
@@ -93,6 +96,8 @@ class Pipeline:
             step = self._first_step(body, message_id, self.limits.deadline_s)
         except BadMessage as exc:
             return Outcome(poison=str(exc))
+        if self.claims is not None and not self.claims(step.check_id, message_id):
+            return Outcome(duplicate=f"check {step.check_id} was already started by another message")
         return self._start(step)
 
     def _first_step(self, body: str | bytes, message_id: str, deadline_s: int) -> Step:

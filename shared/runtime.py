@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from azure.identity import DefaultAzureCredential
+from azure.storage.blob import ContainerClient
 
 from shared import storage
 from shared.arm import ArmClient
+from shared.claims import CheckClaims
 from shared.pipeline import Outcome, Pipeline
 from shared.sweep import due_requests
 from shared.target_source import TargetSource
@@ -48,11 +50,19 @@ def targets() -> TargetSource:
     return TargetSource()
 
 
+def _claims() -> CheckClaims:
+    target, credential = storage.service_endpoint(CONNECTION, "blob")
+    name = setting("CHECKS_CONTAINER", "nwcheck-checks")
+    container = (ContainerClient.from_connection_string(target, name) if credential is None
+                 else ContainerClient(target, name, credential=credential))
+    return CheckClaims(container)
+
+
 @cache
 def pipeline() -> Pipeline:
     arm = ArmClient(setting("ARM_ENDPOINT", "https://management.azure.com"), DefaultAzureCredential(),
                     api_version=setting("NETWORK_API_VERSION", "2024-05-01"))
-    return Pipeline(arm, targets())
+    return Pipeline(arm, targets(), claims=_claims())
 
 
 def sweep(now: dt.datetime) -> list[str]:
@@ -70,6 +80,8 @@ def _deliver(outcome: Outcome, body: bytes, source: str) -> None:
         if outcome.reply_to:
             storage.send(storage.queue_client(CONNECTION, outcome.reply_to), message)
         log.info("check %s of %s: %s", outcome.result.check_id, outcome.result.target, outcome.result.finding.status)
+    if outcome.duplicate is not None:
+        log.info("duplicate request dropped: %s", outcome.duplicate)
     if outcome.poison is not None:
         # Never retried: it cannot succeed. It goes where the host would put it, with the reason.
         poison: dict[str, Any] = {"reason": outcome.poison, "queue": source,

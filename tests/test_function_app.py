@@ -10,6 +10,7 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
+from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 import function_app
@@ -52,6 +53,8 @@ def app_env(emu: Emulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) ->
                                                     message_decode_policy=TextBase64DecodePolicy())
         poison.create_queue()
         queues[f"{kind}-poison"] = poison
+    monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
     runtime.pipeline.cache_clear()
     runtime.targets.cache_clear()
     yield queues

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 import function_app
@@ -33,6 +34,8 @@ def host(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.Mo
     for kind in ("requests", "polls", "results"):
         monkeypatch.setenv(f"{kind.upper()}_QUEUE", f"{kind}-{suffix}")
         _raw(azurite, f"{kind}-{suffix}")  # the app's queues exist, as infra/ creates them in Azure
+    monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
     runtime.pipeline.cache_clear()
     runtime.targets.cache_clear()
     yield LocalHost(function_app.app, retry_visibility_s=0)
@@ -86,6 +89,17 @@ def test_a_repeated_sweep_in_the_same_minute_sends_the_same_check_ids(host: Loca
     host.tick("sweep", past_due=True)
     ids = [json.loads(m)["checkId"] for m in _drain(_raw(azurite, runtime.queue_name("requests")))]
     assert len(ids) == 14 and len(set(ids)) == 7
+
+
+def test_a_repeated_sweep_runs_each_check_once(emu: Emulator, host: LocalHost, azurite: Azurite) -> None:
+    emu.arm.lro.operation_seconds = 0.5
+    assert host.tick("sweep") + host.tick("sweep", past_due=True) == 14
+    results_queue = _raw(azurite, runtime.queue_name("results"))
+    results: list[str] = []
+    host.run_until(lambda: bool(results.extend(_drain(results_queue))) or len(results) >= 7, timeout_s=30)
+    host.run_until(lambda: False, timeout_s=3)  # and nothing more arrives
+    results.extend(_drain(results_queue))
+    assert len(results) == 7 and emu.arm.posts == 7
 
 
 def test_an_unencoded_message_fails_to_bind_until_it_is_poisoned(emu: Emulator, azurite: Azurite,
