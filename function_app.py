@@ -23,7 +23,7 @@ CONNECTION = runtime.CONNECTION
 @app.timer_trigger(arg_name="timer", schedule="%TIMER_SCHEDULE%", run_on_startup=False, use_monitor=True)
 @app.queue_output(arg_name="requests", queue_name="%REQUESTS_QUEUE%", connection=CONNECTION)
 def sweep(timer: func.TimerRequest, requests: func.Out[list[str]]) -> None:
-    requests.set(runtime.sweep(dt.datetime.now(dt.UTC)))
+    requests.set(runtime.sweep(dt.datetime.now(dt.UTC), past_due=bool(timer.past_due)))
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%REQUESTS_QUEUE%", connection=CONNECTION)
