@@ -21,7 +21,7 @@ from azure.storage.blob import ContainerClient
 from shared import storage
 from shared.arm import ArmClient
 from shared.claims import CheckClaims
-from shared.pipeline import Outcome, Pipeline
+from shared.pipeline import Limits, Outcome, Pipeline
 from shared.sweep import due_requests
 from shared.target_source import TargetSource
 
@@ -62,7 +62,10 @@ def _claims() -> CheckClaims:
 def pipeline() -> Pipeline:
     arm = ArmClient(setting("ARM_ENDPOINT", "https://management.azure.com"), DefaultAzureCredential(),
                     api_version=setting("NETWORK_API_VERSION", "2024-05-01"))
-    return Pipeline(arm, targets(), claims=_claims())
+    limits = Limits(deadline_s=int(setting("CHECK_DEADLINE_S", "900")), max_polls=int(setting("MAX_POLLS", "120")),
+                    max_attempts=int(setting("MAX_ATTEMPTS", "8")),
+                    backoff_base_s=int(setting("BACKOFF_BASE_S", "2")))
+    return Pipeline(arm, targets(), limits=limits, claims=_claims())
 
 
 CATCH_UP_MINUTES = 5

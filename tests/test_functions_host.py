@@ -71,7 +71,7 @@ def _drain(client: QueueClient) -> list[str]:
 
 
 def test_a_sweep_yields_exactly_one_result_per_target(emu: Emulator, azurite: Azurite, host: LocalHost) -> None:
-    emu.arm.lro.operation_seconds, emu.arm.lro.retry_after_s = 2.0, 1
+    emu.arm.lro.operation_seconds, emu.arm.lro.retry_after_s = 3.0, 1
     assert host.tick("sweep") == 7
     results_queue = _raw(azurite, runtime.queue_name("results"))
     results: list[CheckResult] = []
@@ -85,10 +85,12 @@ def test_a_sweep_yields_exactly_one_result_per_target(emu: Emulator, azurite: Az
     assert len(results) == len(by_target) == 7
     assert by_target["app-to-db-port80"].finding.rule_name == "UserRule_Port80"
     assert by_target["internet-in-3389"].finding.status == "Deny"
-    assert all(r.polls >= 2 for r in results)  # 2 s operations polled every second
+    assert all(r.polls >= 3 for r in results)  # 3 s operations, polled every second
     steps = [i for i in host.invocations if i.function == "check_steps"]
-    assert len(steps) >= 14
+    assert len(steps) >= 21
     assert [i for i in host.invocations if not i.ok] == []
+    # No invocation waits out a Retry-After (1 s): each lasts only as long as its HTTP calls.
+    assert max(i.seconds for i in host.invocations) < 1.0, sorted(i.seconds for i in host.invocations)[-3:]
     for kind in ("requests", "polls"):
         assert _drain(_raw(azurite, f"{runtime.queue_name(kind)}-poison")) == []
 
