@@ -185,12 +185,20 @@ class LocalHost:
         poison.send_message(message.content)  # a new message with the original body, as the host does
         queue.delete_message(message)
 
-    def run_until(self, done: Callable[[], bool], timeout_s: float, idle_sleep_s: float = 0.2) -> bool:
-        """Pump every queue trigger until ``done()`` or the timeout; sleeps only when all were idle."""
+    def run_until(self, done: Callable[[], bool], timeout_s: float, idle_sleep_s: float = 0.2,
+                  timers: Mapping[str, float] | None = None) -> bool:
+        """Pump every queue trigger (and tick ``timers``, name → every N seconds) until ``done()`` or the
+        timeout; sleeps only when all were idle."""
         deadline = time.monotonic() + timeout_s
+        next_tick = {name: 0.0 for name in timers or {}}
         while time.monotonic() < deadline:
             if done():
                 return True
-            if sum(self.pump(name) for name in self._queue_functions()) == 0:
+            busy = sum(self.pump(name) for name in self._queue_functions())
+            for name, every in (timers or {}).items():
+                if time.monotonic() >= next_tick[name]:
+                    self.tick(name)
+                    next_tick[name] = time.monotonic() + every
+            if busy == 0:
                 time.sleep(idle_sleep_s)
         return done()

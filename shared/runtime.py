@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from azure.identity import DefaultAzureCredential
+from azure.monitor.ingestion import LogsIngestionClient
 from azure.storage.blob import ContainerClient
 
 from shared import storage
 from shared.arm import ArmClient
 from shared.claims import CheckClaims
+from shared.ingest import DrainReport, ResultsDrain
 from shared.pipeline import Limits, Outcome, Pipeline
+from shared.rows import table
 from shared.sweep import due_requests
 from shared.target_source import TargetSource
 
@@ -81,6 +84,32 @@ def sweep(now: dt.datetime, past_due: bool = False) -> list[str]:
     minutes = range(CATCH_UP_MINUTES if past_due else 0, -1, -1)
     return [storage.encode_message(r) for m in minutes
             for r in due_requests(target_list, now - dt.timedelta(minutes=m))]
+
+
+@cache
+def results_drain() -> ResultsDrain:
+    client = LogsIngestionClient(setting("LOGS_INGESTION_ENDPOINT", ""), DefaultAzureCredential(),
+                                 retry_total=0)  # retries go through the queue, after Retry-After
+    results = queue_name("results")
+    return ResultsDrain(storage.queue_client(CONNECTION, results),
+                        storage.queue_client(CONNECTION, f"{results}-poison"), client,
+                        setting("LOGS_DCR_IMMUTABLE_ID", ""), table("checks")["stream"],
+                        max_dequeue=max_dequeue_count())
+
+
+def ingest(rounds: int = 4) -> DrainReport:
+    """Drain the results queue into Log Analytics: a few batches per run, fewer calls per result."""
+    total = DrainReport()
+    for _ in range(rounds):
+        report = results_drain().run()
+        for name in ("received", "ingested", "retried", "poisoned"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.errors += report.errors
+        if report.received < results_drain().batch:
+            break
+    if total.received:
+        log.info("ingest: %s", total)
+    return total
 
 
 def _deliver(outcome: Outcome, body: bytes, source: str) -> None:

@@ -81,5 +81,9 @@ def encode_message(payload: Mapping[str, Any]) -> str:
 
 
 def send(queue: QueueClient, payload: Mapping[str, Any], *, delay_s: int = 0) -> None:
-    """Send ``payload``, visible after ``delay_s`` seconds (clamped to what the service accepts)."""
-    queue.send_message(encode_message(payload), visibility_timeout=max(0, min(int(delay_s), MAX_VISIBILITY_S)))
+    """Send ``payload`` as JSON, visible after ``delay_s`` seconds (clamped to what the service accepts)."""
+    send_text(queue, encode_message(payload), delay_s=delay_s)
+
+
+def send_text(queue: QueueClient, text: str, *, delay_s: int = 0) -> None:
+    queue.send_message(text, visibility_timeout=max(0, min(int(delay_s), MAX_VISIBILITY_S)))

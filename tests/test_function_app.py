@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_bindings_are_what_the_host_needs() -> None:
     functions = {f.get_function_name(): json.loads(f.get_function_json())
                  for f in registered_functions(function_app.app)}
-    assert set(functions) == {"sweep", "check_requests", "check_steps"}
+    assert set(functions) == {"sweep", "check_requests", "check_steps", "ingest"}
+    [ingest] = functions["ingest"]["bindings"]
+    assert (ingest["type"], ingest["schedule"]) == ("timerTrigger", "%INGEST_SCHEDULE%")
     sweep = {b["type"]: b for b in functions["sweep"]["bindings"]}
     assert sweep["timerTrigger"]["schedule"] == "%TIMER_SCHEDULE%"
     assert sweep["timerTrigger"].get("runOnStartup") is False
