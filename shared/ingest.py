@@ -4,7 +4,7 @@ Each run receives up to a few hundred result messages, uploads their rows in as 
 1 MB limit allows (``LogsIngestionClient`` chunks them), and only then lets anything else happen
 to them (alerts: data first, notifications second) and deletes them. When a chunk fails, only its
 messages stay on the queue: they reappear after the service's ``Retry-After`` (429) or a short
-delay, and on their last delivery they go to ``<queue>-poison`` whole, with the reason, for
+delay that doubles per delivery, and on their last delivery they go to ``<queue>-poison`` whole, with the reason, for
 ``python -m shared.replay``. Rows carry the check id, so a redelivered result is a removable
 duplicate (see the README's KQL).
 """
@@ -39,12 +39,18 @@ class DrainReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _retry_after(error: Exception, default_s: int) -> int:
+MAX_DELAY_S = 300
+
+
+def _delay(error: Exception, base_s: int, dequeue_count: int) -> int:
+    """How long a failed result waits: the service's Retry-After, but at least a backoff that
+    doubles per delivery, so a long outage does not use up the deliveries in seconds."""
+    asked = 0
     if isinstance(error, HttpResponseError) and error.response is not None:
         header = getattr(error.response, "headers", {}).get("Retry-After")
         if header:
-            return retry_after_seconds(header)
-    return default_s
+            asked = retry_after_seconds(header)
+    return int(min(MAX_DELAY_S, max(asked, base_s * 2 ** (dequeue_count - 1))))
 
 
 class ResultsDrain:
@@ -113,6 +119,7 @@ class ResultsDrain:
                 self._to_poison(message, f"could not be ingested after {message.dequeue_count} tries: {reason}",
                                 report)
             else:
-                self.queue.update_message(message, visibility_timeout=_retry_after(error, self.retry_s))
+                delay = _delay(error, self.retry_s, message.dequeue_count or 1)
+                self.queue.update_message(message, visibility_timeout=delay)
                 report.retried += 1
         return report

@@ -8,17 +8,25 @@ raises :class:`TargetListError`, because then no target can be trusted to mean w
 The published JSON Schema (``shared/schemas/target-list.schema.json``) describes the same format;
 the tests hold the two in agreement. A few rules are beyond a schema and only checked here: names
 unique ignoring case, port ranges in order, a host name's length, a URL port that contradicts
-``port``, and a watcher or NIC in another subscription than its VM.
+``port``, and a watcher or NIC in another subscription than its VM; for silences, an unknown time
+zone, an impossible date and an end not after its start.
+
+Silences (maintenance windows) sit on a target (``silences``) or at the top of the file, for
+every target. A bad global silence is reported in ``errors`` and left out, but stops nothing
+else: one typo in a window must not stop every check.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 import re
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from functools import cache
 from typing import Any, cast
 
 import yaml
@@ -29,13 +37,17 @@ from shared.targets import (
     IP_FLOW_STATUSES,
     KINDS,
     NEXT_HOP_TYPES,
+    WEEKDAYS,
     AlertSettings,
     Connectivity,
     IpFlow,
     Kind,
     NextHop,
+    Recurring,
+    Silence,
     Target,
     WatcherRef,
+    Window,
 )
 
 VERSION = 1
@@ -68,6 +80,13 @@ ADDRESS = rf"{IPV4}|{HOST}|{URL}"
 INTERVAL = r"(?:[1-9][0-9]{0,2}|1[0-3][0-9]{2}|14[0-3][0-9]|1440)m|(?:[1-9]|1[0-9]|2[0-4])h|1d"
 REPEAT = r"(?:[1-9][0-9]{0,3}|100[0-7][0-9]|10080)m|(?:[1-9][0-9]?|1[0-5][0-9]|16[0-8])h|[1-7]d"
 TAG_KEY = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
+# Silences: an ISO-8601 local date and time, a UTC offset, a wall-clock time, an IANA zone name.
+DATE_TIME = (r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+             r"(?::[0-5][0-9](?:\.[0-9]{1,6})?)?")
+UTC_OFFSET = r"Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+TIME_ZONE = r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*"
+MAX_SILENCES = 50
 MAX_ADDRESS = 2048
 MAX_HOST = 253
 MAX_TEXT = 256
@@ -94,15 +113,17 @@ _DURATION = re.compile(r"(0|[1-9][0-9]{0,6})([mhd])")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86_400}
 _FLOW_PORT = re.compile(rf"({PORT})(?:-({PORT}))?")
 _MISSING = object()
-TOP_KEYS = ("$schema", "version", "defaults", "targets")
-COMMON_KEYS = ("name", "kind", "expect", "interval", "watcher", "owner", "tags", "alert")
+TOP_KEYS = ("$schema", "version", "defaults", "silences", "targets")
+COMMON_KEYS = ("name", "kind", "expect", "interval", "watcher", "owner", "tags", "alert", "silences")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "connectivity": ("source", "sourcePort", "destination", "protocol"),
     "ipFlow": ("vm", "nic", "direction", "protocol", "local", "remote"),
     "nextHop": ("vm", "nic", "sourceIp", "destinationIp"),
 }
 DEFAULT_KEYS = ("interval", "watcher", "alert", "expect", "owner", "tags")
-ALERT_KEYS = ("failureThreshold", "successThreshold", "repeatInterval", "latencyThresholdMs")
+ALERT_KEYS = ("failureThreshold", "successThreshold", "repeatInterval", "latencyThresholdMs", "checkHealthThreshold")
+WINDOW_KEYS = ("start", "end", "timeZone", "reason")
+RECURRING_KEYS = ("days", "from", "to", "timeZone", "reason")
 # Keys a user may carry over from another kind: point at the right one.
 _KEY_HINTS = {"vm": "source", "source": "vm", "nicId": "nic", "port": "destination.port"}
 
@@ -139,6 +160,7 @@ class TargetListError(ValueError):
 class TargetList:
     targets: tuple[Target, ...]
     errors: tuple[TargetError, ...] = ()
+    silences: tuple[Silence, ...] = ()  # global: for every target
     _by_name: dict[str, Target] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -482,7 +504,134 @@ def _alert(c: _Check, path: str, value: Any) -> dict[str, Any] | None:
         latency = raw["latencyThresholdMs"]  # null: no latency warning, overriding a default
         out["latency_threshold_ms"] = (
             None if latency is None else c.integer(_join(path, "latencyThresholdMs"), latency, 1, MAX_LATENCY_MS))
+    if "checkHealthThreshold" in raw:
+        out["check_health_threshold"] = c.integer(_join(path, "checkHealthThreshold"), raw["checkHealthThreshold"],
+                                                  1, 100)
     return out if len(c.problems) == before else None
+
+
+# --------------------------------------------------------------------------- silences
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    # The installed IANA database's names; never a path such as "localtime" or "posixrules".
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _time_zone(c: _Check, path: str, value: Any) -> str | None:
+    text = c.matching(path, value, TIME_ZONE, "must be an IANA time zone name such as Europe/Berlin or UTC",
+                      max_len=64)
+    if text is not None and text not in _known_zones():
+        c.bad(path, f"is not a known time zone; use an IANA name such as Europe/Berlin or UTC (got {_show(text)})")
+        return None
+    return text
+
+
+def _quote_hint(value: Any) -> str:
+    # Unquoted in YAML, 2026-12-05T20:00:00+01:00 is read as a date and 22:00 as the number 1320.
+    return "; quote it in YAML" if isinstance(value, dt.date | int) and not isinstance(value, bool) else ""
+
+
+def _instant(c: _Check, path: str, value: Any, zone: str | None) -> dt.datetime | None:
+    """A one-off silence's start or end: an offset in the text, or wall-clock time in ``zone``."""
+    text = c.string(path, value, max_len=40) if isinstance(value, str) else None
+    match = re.fullmatch(rf"({DATE_TIME})({UTC_OFFSET})?", text or "")
+    if match is None:
+        if text is not None or not isinstance(value, str):
+            c.bad(path, "must be a date and time such as '2026-12-05T20:00:00+01:00' "
+                        f"(got {_show(value)}){_quote_hint(value)}")
+        return None
+    if zone is not None and match[2]:
+        c.bad(path, f"must not have a UTC offset when the silence names a timeZone (got {_show(text)})")
+        return None
+    if zone is None and not match[2]:
+        c.bad(path, f"needs a UTC offset such as +01:00 or Z, or a timeZone on the silence (got {_show(text)})")
+        return None
+    try:
+        when = dt.datetime.fromisoformat(cast(str, text))
+    except ValueError:
+        c.bad(path, f"is not a valid date and time (got {_show(text)})")
+        return None
+    # fold=0: an ambiguous or skipped wall-clock time (a DST change) reads as the earlier offset.
+    return (when.replace(tzinfo=zoneinfo.ZoneInfo(zone)) if zone else when).astimezone(dt.UTC)
+
+
+def _clock(c: _Check, path: str, value: Any) -> dt.time | None:
+    if isinstance(value, str) and re.fullmatch(CLOCK, value):
+        return dt.time(int(value[:2]), int(value[3:]))
+    c.bad(path, f"must be a time of day such as '22:00' (got {_show(value)}){_quote_hint(value)}")
+    return None
+
+
+def _days(c: _Check, path: str, value: Any) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not value:
+        c.bad(path, f"must be a list of days from {', '.join(WEEKDAYS)} (got {_show(value)})")
+        return None
+    before = len(c.problems)
+    for i, day in enumerate(value):
+        if c.choice(f"{path}[{i}]", day, WEEKDAYS) is not None and value.index(day) != i:
+            c.bad(f"{path}[{i}]", f"lists {day} twice")
+    return tuple(d for d in WEEKDAYS if d in value) if len(c.problems) == before else None
+
+
+def _silence(c: _Check, path: str, value: Any) -> Silence | None:
+    """One silence: one-off (start, end) or recurring (days, from, to), told apart by their keys."""
+    if not isinstance(value, dict):
+        c.bad(path, f"must be a mapping (got {_show(value)})")
+        return None
+    one_off, recurring = ("start" in value or "end" in value), any(k in value for k in ("days", "from", "to"))
+    if one_off and recurring:
+        c.bad(path, "is either one-off (start, end) or recurring (days, from, to), not both")
+        return None
+    before = len(c.problems)
+    keys, required = (RECURRING_KEYS, ("from", "to")) if recurring else (WINDOW_KEYS, ("start", "end"))
+    raw = c.mapping(path, value, keys, required=required)
+    assert raw is not None
+    zone = _time_zone(c, _join(path, "timeZone"), raw["timeZone"]) if "timeZone" in raw else None
+    reason = c.string(_join(path, "reason"), raw["reason"]) if "reason" in raw else None
+    if "timeZone" in raw and zone is None:
+        return None  # the times cannot be read without their zone
+    if recurring:
+        days = _days(c, _join(path, "days"), raw["days"]) if "days" in raw else WEEKDAYS
+        start = _clock(c, _join(path, "from"), raw["from"]) if "from" in raw else None
+        end = _clock(c, _join(path, "to"), raw["to"]) if "to" in raw else None
+        if len(c.problems) > before or days is None or start is None or end is None:
+            return None
+        return Recurring(days=days, start=start, end=end, time_zone=zone or "UTC", reason=reason)
+    begin = _instant(c, _join(path, "start"), raw["start"], zone) if "start" in raw else None
+    finish = _instant(c, _join(path, "end"), raw["end"], zone) if "end" in raw else None
+    if begin is not None and finish is not None and finish <= begin:
+        c.bad(_join(path, "end"), "must be after start")
+    if len(c.problems) > before or begin is None or finish is None:
+        return None
+    return Window(start=begin, end=finish, reason=reason)
+
+
+def _silences(c: _Check, path: str, value: Any) -> tuple[Silence, ...]:
+    """The valid silences of ``value``; each bad one is a problem in ``c``."""
+    if not isinstance(value, list):
+        c.bad(path, f"must be a list of silences (got {_show(value)})")
+        return ()
+    if len(value) > MAX_SILENCES:
+        c.bad(path, f"must have at most {MAX_SILENCES} silences (got {len(value)})")
+        return ()
+    found = (_silence(c, f"{path}[{i}]", item) for i, item in enumerate(value))
+    return tuple(s for s in found if s is not None)
+
+
+def silence_to_dict(silence: Silence) -> dict[str, Any]:
+    """A silence in the file's own format; ``_silence`` reads it back equal."""
+    data: dict[str, Any]
+    if isinstance(silence, Window):
+        data = {"start": silence.start.isoformat().replace("+00:00", "Z"),
+                "end": silence.end.isoformat().replace("+00:00", "Z")}
+    else:
+        data = {"days": list(silence.days), "from": silence.start.strftime("%H:%M"),
+                "to": silence.end.strftime("%H:%M"), "timeZone": silence.time_zone}
+    if silence.reason is not None:
+        data["reason"] = silence.reason
+    return data
 
 
 # --------------------------------------------------------------------------- defaults
@@ -559,6 +708,7 @@ def _read_target(c: _Check, value: Any, defaults: _Defaults) -> Target | None:
     alert = dict(defaults.alert)
     if "alert" in raw:
         alert.update(_alert(c, "alert", raw["alert"]) or {})
+    silences = _silences(c, "silences", raw["silences"]) if "silences" in raw else ()
     if kind is None:
         return None
     expect: str | None = defaults.expect.get(kind)
@@ -575,7 +725,7 @@ def _read_target(c: _Check, value: Any, defaults: _Defaults) -> Target | None:
         return None
     return Target(name=name, kind=kind, source_vm=vm, spec=spec, expect=expect, interval_s=cast(int, interval),
                   watcher=watcher, owner=owner, tags=tuple(sorted(tags.items())),
-                  alert=AlertSettings(**alert))
+                  alert=AlertSettings(**alert), silences=silences)
 
 
 _Spec = tuple[str | None, Connectivity | IpFlow | NextHop | None]  # (VM id, the kind's part)
@@ -737,8 +887,11 @@ def parse_target_list(text: str | bytes, *, source: str = "<targets>") -> Target
     if c.problems:
         raise TargetListError([TargetError(None, path, reason) for path, reason in c.problems], source)
 
+    # Read after the checks above: a file that cannot be trusted raises before its silences matter.
+    quiet = _Check()
+    silences = _silences(quiet, "silences", top["silences"]) if top is not None and "silences" in top else ()
     targets: list[Target] = []
-    errors: list[TargetError] = []
+    errors: list[TargetError] = [TargetError(None, path, reason) for path, reason in quiet.problems]
     first_index: dict[str, int] = {}
     for index, entry in enumerate(entries):
         one = _Check()
@@ -753,7 +906,7 @@ def parse_target_list(text: str | bytes, *, source: str = "<targets>") -> Target
         errors.extend(_target_errors(one, name, index))
         if target is not None and not one.problems:
             targets.append(target)
-    return TargetList(tuple(targets), tuple(errors))
+    return TargetList(tuple(targets), tuple(errors), silences)
 
 
 def target_to_dict(target: Target) -> dict[str, Any]:
@@ -769,7 +922,10 @@ def target_to_dict(target: Target) -> dict[str, Any]:
         data["tags"] = dict(target.tags)
     alert = target.alert
     data["alert"] = {"failureThreshold": alert.failure_threshold, "successThreshold": alert.success_threshold,
-                     "repeatInterval": alert.repeat_interval_s, "latencyThresholdMs": alert.latency_threshold_ms}
+                     "repeatInterval": alert.repeat_interval_s, "latencyThresholdMs": alert.latency_threshold_ms,
+                     "checkHealthThreshold": alert.check_health_threshold}
+    if target.silences:
+        data["silences"] = [silence_to_dict(s) for s in target.silences]
     spec = target.spec
     if isinstance(spec, Connectivity):
         data["source"] = target.source_vm

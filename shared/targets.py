@@ -6,6 +6,7 @@ both become these frozen values; everything downstream works on them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,6 +42,39 @@ class AlertSettings:
     success_threshold: int = 2  # consecutive healthy results before it resolves
     repeat_interval_s: int = 4 * 3600  # reminder while firing
     latency_threshold_ms: int | None = None  # above it a Reachable result is a warning
+    # consecutive Error/Timeout/Unknown results before the check-health alert fires: a little more
+    # patient than a network alert, as ARM hiccups are common and retried anyway
+    check_health_threshold: int = 3
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # index = datetime.weekday()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A one-off silence from ``start`` up to (not including) ``end``, both UTC instants."""
+
+    start: dt.datetime
+    end: dt.datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Recurring:
+    """A silence on each of ``days`` from ``start`` to ``end``, wall-clock time in ``time_zone``
+    (an IANA name). An ``end`` at or before ``start`` is on the next day, so 22:00-02:00 crosses
+    midnight and 00:00-00:00 is the whole day."""
+
+    days: tuple[str, ...]  # in week order, from WEEKDAYS
+    start: dt.time
+    end: dt.time
+    time_zone: str = "UTC"
+    reason: str | None = None
+
+
+# While a silence is active, checks still run and are recorded and alert state still moves; only
+# notifications are held back (shared/alerts).
+Silence = Window | Recurring
 
 
 @dataclass(frozen=True)
@@ -88,6 +122,7 @@ class Target:
     owner: str | None = None
     tags: tuple[tuple[str, str], ...] = field(default=())
     alert: AlertSettings = field(default_factory=AlertSettings)
+    silences: tuple[Silence, ...] = ()  # this target's own; the list's global ones apply as well
 
     @property
     def subscription(self) -> str:

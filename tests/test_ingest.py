@@ -95,10 +95,13 @@ def test_after_the_last_delivery_the_result_is_poisoned_whole_and_can_be_replaye
         emu: Emulator, drain: ResultsDrain) -> None:
     [check_id] = _enqueue(drain, 1)
     emu.faults.add(service="ingestion", kind="status", status=500, count=None)
-    for _ in range(drain.max_dequeue):
+    poisoned = None
+    deadline = time.monotonic() + 20  # deliveries after 1, then 2 s of backoff
+    while poisoned is None and time.monotonic() < deadline:
         drain.run()
-        time.sleep(1.1)
-    [poisoned] = list(drain.poison.receive_messages(visibility_timeout=1))
+        poisoned = next(iter(drain.poison.receive_messages(visibility_timeout=1)), None)
+        time.sleep(0.3)
+    assert poisoned is not None
     record = json.loads(poisoned.content)
     assert "could not be ingested after 3 tries" in record["reason"]
     assert CheckResult.from_message(json.loads(record["message"])).check_id == check_id
