@@ -38,11 +38,14 @@ def host(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.Mo
         _raw(azurite, f"{kind}-{suffix}")  # the app's queues exist, as infra/ creates them in Azure
     monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
     BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
-    runtime.pipeline.cache_clear()
-    runtime.targets.cache_clear()
+    _clear_caches()
     yield LocalHost(function_app.app, retry_visibility_s=0)
-    runtime.pipeline.cache_clear()
-    runtime.targets.cache_clear()
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    for cached in (runtime.pipeline, runtime.targets, runtime.results_drain):
+        cached.cache_clear()
 
 
 def _raw(azurite: Azurite, name: str) -> QueueClient:
@@ -140,3 +143,36 @@ def test_binding_expressions_need_their_setting() -> None:
     assert resolve("%A%-x", {"A": "q"}) == "q-x"
     with pytest.raises(KeyError, match="MISSING"):
         resolve("%MISSING%", {})
+
+
+def _rows(emu: Emulator) -> list[str]:
+    return [row["CheckId"] for row in emu.ingestion.rows_of("Custom-NetworkWatcherCheck")]
+
+
+def test_every_result_becomes_one_row_in_log_analytics(emu: Emulator, host: LocalHost) -> None:
+    emu.arm.lro.operation_seconds = 0.5
+    assert host.tick("sweep") == 7
+    assert host.run_until(lambda: len(_rows(emu)) >= 7, timeout_s=60, timers={"ingest": 1.0})
+    assert len(_rows(emu)) == len(set(_rows(emu))) == 7
+    assert emu.ingestion.calls <= 7
+
+
+def test_an_ingestion_outage_of_30_s_in_a_sweep_loses_no_row(emu: Emulator, azurite: Azurite,
+                                                              host: LocalHost) -> None:
+    emu.arm.lro.operation_seconds = 0.5
+    emu.faults.add(service="ingestion", kind="status", status=503, code="ServiceUnavailable", count=None)
+    outage_ends = time.monotonic() + 30
+    host.tick("sweep")
+
+    def healed_and_done() -> bool:
+        if time.monotonic() >= outage_ends:
+            emu.faults.clear()
+        return len(_rows(emu)) >= 7
+
+    assert host.run_until(healed_and_done, timeout_s=120, timers={"ingest": 1.0})
+    host.run_until(lambda: False, timeout_s=2, timers={"ingest": 1.0})
+    rows = _rows(emu)
+    assert sorted(rows) == sorted(set(rows)) and len(rows) == 7  # rows = results, none twice
+    poison = _raw(azurite, f"{runtime.queue_name('results')}-poison")
+    assert list(poison.receive_messages()) == []
+
