@@ -550,11 +550,11 @@ def _instant(c: _Check, path: str, value: Any, zone: str | None) -> dt.datetime 
         return None
     try:
         when = dt.datetime.fromisoformat(cast(str, text))
-    except ValueError:
+        # fold=0: an ambiguous or skipped wall-clock time (a DST change) reads as the earlier offset.
+        return (when.replace(tzinfo=zoneinfo.ZoneInfo(zone)) if zone else when).astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # 2026-02-30; or year 9999 pushed past the calendar by its offset
         c.bad(path, f"is not a valid date and time (got {_show(text)})")
         return None
-    # fold=0: an ambiguous or skipped wall-clock time (a DST change) reads as the earlier offset.
-    return (when.replace(tzinfo=zoneinfo.ZoneInfo(zone)) if zone else when).astimezone(dt.UTC)
 
 
 def _clock(c: _Check, path: str, value: Any) -> dt.time | None:
@@ -565,8 +565,11 @@ def _clock(c: _Check, path: str, value: Any) -> dt.time | None:
 
 
 def _days(c: _Check, path: str, value: Any) -> tuple[str, ...] | None:
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, list):
         c.bad(path, f"must be a list of days from {', '.join(WEEKDAYS)} (got {_show(value)})")
+        return None
+    if not value:
+        c.bad(path, "must name at least one day; leave it out for every day")
         return None
     before = len(c.problems)
     for i, day in enumerate(value):

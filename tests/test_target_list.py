@@ -8,6 +8,7 @@ Each ``tests/target_lists/invalid-*.yaml`` states in its leading comments the ex
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -22,7 +23,18 @@ from hypothesis import strategies as st
 from emulator.seed_cases import DATABASE0, MULTI_TIER_APP0, REGION, SEED_CASES, SUBSCRIPTION, WATCHER, WATCHER_RG
 from shared import target_list as tl
 from shared.target_list import TargetError, TargetList, TargetListError, parse_target, parse_target_list
-from shared.targets import KINDS, NEXT_HOP_TYPES, AlertSettings, Connectivity, IpFlow, NextHop, WatcherRef
+from shared.targets import (
+    KINDS,
+    NEXT_HOP_TYPES,
+    WEEKDAYS,
+    AlertSettings,
+    Connectivity,
+    IpFlow,
+    NextHop,
+    Recurring,
+    WatcherRef,
+    Window,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "target_lists"
@@ -36,7 +48,8 @@ NW = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{WATCHER_RG}/providers/Micr
       f"{WATCHER}")
 # The rules only the parser knows (see the schema's description); a schema-valid file may break them.
 BLIND_REASONS = ("duplicates the name of", "range start must not exceed its end", "host name is",
-                 "but the URL says port", "is in subscription")
+                 "but the URL says port", "is in subscription", "is not a known time zone", "must be after start",
+                 "is not a valid date and time")
 
 
 def _expected(path: Path, tag: str) -> list[str]:
@@ -332,9 +345,9 @@ INLINE_CASES: list[tuple[Any, Any, list[str]]] = [
     ({}, None, ["name: is required", "kind: is required"]),
     ({"name": "x", "kind": "connectivity", "a b\nc": 1, "": 2}, None,
      ["targets[x]['a b\\nc']: unknown key (allowed: name, kind, expect, interval, watcher, owner, tags, alert, "
-      "source, sourcePort, destination, protocol)",
+      "silences, source, sourcePort, destination, protocol)",
       "targets[x]['']: unknown key (allowed: name, kind, expect, interval, watcher, owner, tags, alert, "
-      "source, sourcePort, destination, protocol)",
+      "silences, source, sourcePort, destination, protocol)",
       "targets[x].source: is required", "targets[x].destination: is required"]),
     ({"name": "x", "kind": "connectivity", 1: 2}, None,
      ["targets[x]: keys must be strings (got 1)", "targets[x].source: is required",
@@ -411,13 +424,13 @@ INLINE_CASES: list[tuple[Any, Any, list[str]]] = [
       f"'{MULTI_TIER_APP0[:77]}...')"]),
     (_flow(kind="nextHop"), None,
      ["targets[flow].direction: unknown key (allowed: name, kind, expect, interval, watcher, owner, tags, alert, "
-      "vm, nic, sourceIp, destinationIp)",
+      "silences, vm, nic, sourceIp, destinationIp)",
       "targets[flow].protocol: unknown key (allowed: name, kind, expect, interval, watcher, owner, tags, alert, "
-      "vm, nic, sourceIp, destinationIp)",
+      "silences, vm, nic, sourceIp, destinationIp)",
       "targets[flow].local: unknown key (allowed: name, kind, expect, interval, watcher, owner, tags, alert, "
-      "vm, nic, sourceIp, destinationIp)",
+      "silences, vm, nic, sourceIp, destinationIp)",
       "targets[flow].remote: unknown key (allowed: name, kind, expect, interval, watcher, owner, tags, alert, "
-      "vm, nic, sourceIp, destinationIp)",
+      "silences, vm, nic, sourceIp, destinationIp)",
       "targets[flow].expect: is required for kind nextHop (one of Internet, VirtualAppliance, "
       "VirtualNetworkGateway, VnetLocal, HyperNetGateway, VnetPeering, None), here or in "
       "defaults.expect.nextHop",
@@ -782,3 +795,161 @@ def test_target_to_dict_round_trips_every_sample_target() -> None:
     assert parsed.targets and not parsed.errors
     for target in parsed.targets:
         assert parse_target(json.loads(json.dumps(target_to_dict(target)))) == target
+
+
+# --------------------------------------------------------------------------- silences
+
+
+def _utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def test_silences_are_read_as_utc_instants_and_weekly_windows() -> None:
+    parsed = parse_target_list((CASES / "valid-silences.yaml").read_text())
+    assert parsed.silences == (
+        Window(_utc("2026-12-05T19:00:00Z"), _utc("2026-12-06T01:00:00Z"), "CHG-1234 firewall migration"),
+        Recurring(("Sat",), dt.time(22), dt.time(2), "Europe/Berlin", "weekly patching, Saturday night in Berlin"),
+    )
+    db = parsed.by_name("app-to-db")
+    assert db is not None and db.alert.check_health_threshold == 5
+    assert db.silences == (
+        # wall-clock time in New York (EST, -05:00 in December)
+        Window(_utc("2026-12-24T23:00:00Z"), _utc("2026-12-27T13:00:00Z")),
+        Recurring(("Mon", "Tue", "Wed", "Thu", "Fri"), dt.time(12), dt.time(12, 30), "UTC"),
+        Recurring(WEEKDAYS, dt.time(0), dt.time(0), "Asia/Tokyo", "every day, all day"),
+    )
+    assert all(s.start.tzinfo is dt.UTC for s in db.silences + parsed.silences if isinstance(s, Window))
+    hop = parsed.by_name("app-nexthop-db")
+    assert hop is not None and hop.silences == () and hop.alert.check_health_threshold == 3
+
+
+def test_days_are_kept_in_week_order_and_a_wall_clock_time_in_a_dst_gap_reads_as_the_earlier_offset() -> None:
+    weekly = parse_target(_target(silences=[{"days": ["Sun", "Mon"], "from": "01:00", "to": "02:00"}])).silences
+    assert weekly == (Recurring(("Mon", "Sun"), dt.time(1), dt.time(2)),)
+    # 02:30 does not exist in Berlin on 2026-03-29 (clocks go 02:00 -> 03:00): read with +01:00.
+    gap = parse_target(_target(silences=[{"start": "2026-03-29T02:30", "end": "2026-03-29T04:00",
+                                          "timeZone": "Europe/Berlin"}])).silences
+    assert gap == (Window(_utc("2026-03-29T01:30:00Z"), _utc("2026-03-29T02:00:00Z")),)
+
+
+def test_target_to_dict_round_trips_silences_and_the_check_health_threshold() -> None:
+    from shared.target_list import target_to_dict
+
+    parsed = parse_target_list((CASES / "valid-silences.yaml").read_text())
+    for target in parsed.targets:
+        data = json.loads(json.dumps(target_to_dict(target)))
+        assert parse_target(data) == target
+        assert VALIDATOR.is_valid({"version": 1, "targets": [data]})
+    data = target_to_dict(parsed.targets[0])
+    assert data["alert"]["checkHealthThreshold"] == 5
+    assert data["silences"][0] == {"start": "2026-12-24T23:00:00Z", "end": "2026-12-27T13:00:00Z"}
+    assert data["silences"][1] == {"days": ["Mon", "Tue", "Wed", "Thu", "Fri"], "from": "12:00", "to": "12:30",
+                                   "timeZone": "UTC"}
+
+
+_ONE_OFF = {"start": "2026-12-05T20:00:00Z", "end": "2026-12-06T02:00:00Z"}
+_WEEKLY = {"days": ["Sat"], "from": "22:00", "to": "02:00"}
+SILENCE_EDGES: list[Any] = [
+    [], None, "x", {}, [None], [[]], [{}], [_ONE_OFF], [_WEEKLY], [_ONE_OFF] * 50, [_ONE_OFF] * 51,
+    [{**_ONE_OFF, "end": _ONE_OFF["start"]}], [{**_ONE_OFF, "start": "2026-12-06T03:00:00+01:00"}],
+    [{"start": "2026-12-05T20:00Z", "end": "2026-12-05T21:00+14:00"}],
+    [{"start": "2026-12-05T20:00:00.5+01:00", "end": "2026-12-05T20:00:00.123456-05:30"}],
+    [{"start": "2026-12-05T20:00:00.1234567Z", "end": "2026-12-06T00:00Z"}],
+    [{"start": "2026-02-30T20:00Z", "end": "2026-03-01T00:00Z"}],
+    [{"start": "0000-01-01T00:00Z", "end": "2026-03-01T00:00Z"}],
+    [{"start": "2026-12-05T20:00Z", "end": "9999-12-31T23:00-05:00"}],
+    [{**_ONE_OFF, "start": "2026-12-05 20:00:00Z"}], [{**_ONE_OFF, "start": "2026-12-05T20:00:00z"}],
+    [{**_ONE_OFF, "start": "2026-12-05T24:00Z"}], [{**_ONE_OFF, "start": "2026-12-05T20:00:00+24:00"}],
+    [{**_ONE_OFF, "start": "2026-12-05"}], [{**_ONE_OFF, "start": 5}], [{**_ONE_OFF, "start": "2026-12-05T20:00"}],
+    [{"start": "2026-12-05T20:00", "end": "2026-12-05T22:00", "timeZone": "UTC"}],
+    [{"start": "2026-12-05T20:00", "end": "2026-12-05T22:00", "timeZone": "America/Argentina/Buenos_Aires"}],
+    [{**_ONE_OFF, "timeZone": "UTC"}], [{"start": "2026-12-05T20:00", "end": "2026-12-05T22:00"}],
+    [{**_WEEKLY, "timeZone": "Mars/Olympus_Mons"}], [{**_WEEKLY, "timeZone": "../etc/passwd"}],
+    [{**_WEEKLY, "timeZone": ""}], [{**_WEEKLY, "timeZone": "localtime"}], [{**_WEEKLY, "timeZone": "Etc/GMT+5"}],
+    [{**_WEEKLY, "timeZone": "A" * 65}], [{**_WEEKLY, "timeZone": 1}],
+    [{"from": "22:00", "to": "02:00"}], [{"from": "00:00", "to": "00:00"}], [{**_WEEKLY, "from": "24:00"}],
+    [{**_WEEKLY, "from": "2:00"}], [{**_WEEKLY, "from": 1320}], [{**_WEEKLY, "to": None}], [{"from": "22:00"}],
+    [{**_WEEKLY, "days": []}], [{**_WEEKLY, "days": ["Sat", "Sat"]}], [{**_WEEKLY, "days": "Sat"}],
+    [{**_WEEKLY, "days": ["Saturday"]}], [{**_WEEKLY, "days": list(WEEKDAYS)}], [{**_WEEKLY, "days": [1]}],
+    [{**_WEEKLY, "reason": ""}], [{**_WEEKLY, "reason": "a\nb"}], [{**_WEEKLY, "reason": "r" * 257}],
+    [{**_ONE_OFF, "extra": 1}], [{**_WEEKLY, "end": "x"}], [{**_ONE_OFF, "days": ["Sat"]}], [{"reason": "x"}],
+    [{"timeZone": "UTC"}], [_ONE_OFF, {"start": "x"}],
+]
+ALERT_EDGES: list[Any] = [{"checkHealthThreshold": v} for v in (0, 1, 3.0, 100, 101, "3", None, True)]
+
+
+def _silence_documents() -> list[tuple[str, dict[str, Any]]]:
+    docs = []
+    for value in SILENCE_EDGES:
+        docs.append((f"target:{json.dumps(value)[:70]}", {"version": 1, "targets": [_target(silences=value)]}))
+        docs.append((f"global:{json.dumps(value)[:70]}",
+                     {"version": 1, "silences": value, "targets": [_target(name="a"), _flow(name="b")]}))
+    for value in ALERT_EDGES:
+        docs.append((f"alert:{value}", {"version": 1, "targets": [_target(alert=value)]}))
+        docs.append((f"defaults.alert:{value}", {"version": 1, "defaults": {"alert": value}, "targets": [_target()]}))
+    return docs
+
+
+SILENCE_DOCUMENTS = _silence_documents()
+
+
+@pytest.mark.parametrize("doc", [d for _, d in SILENCE_DOCUMENTS], ids=[i for i, _ in SILENCE_DOCUMENTS])
+def test_schema_and_parser_agree_on_silences_and_the_check_health_threshold(doc: dict[str, Any]) -> None:
+    _assert_agree(doc)
+
+
+def test_a_bad_global_silence_is_an_error_of_the_file_that_stops_no_target() -> None:
+    result = parse_target_list(json.dumps({"version": 1, "silences": [_ONE_OFF, {"from": "22:00"}],
+                                           "targets": [_target()]}))
+    assert [t.name for t in result.targets] == ["app-to-db"]
+    assert [str(e) for e in result.errors] == ["silences[1].to: is required"]
+    assert len(result.silences) == 1 and isinstance(result.silences[0], Window)
+    assert parse_target_list(json.dumps({"version": 1, "silences": "never", "targets": []})).errors == (
+        TargetError(None, "silences", "must be a list of silences (got 'never')"),)
+
+
+@pytest.mark.parametrize(("silences", "expected"), [
+    ({}, ["targets[app-to-db].silences: must be a list of silences (got a mapping)"]),
+    ([_ONE_OFF] * 51, ["targets[app-to-db].silences: must have at most 50 silences (got 51)"]),
+    (["22:00-02:00"], ["targets[app-to-db].silences[0]: must be a mapping (got '22:00-02:00')"]),
+    ([{}], ["targets[app-to-db].silences[0].start: is required", "targets[app-to-db].silences[0].end: is required"]),
+    ([{**_ONE_OFF, "until": "x"}],
+     ["targets[app-to-db].silences[0].until: unknown key (allowed: start, end, timeZone, reason)"]),
+    ([{**_WEEKLY, "form": "x"}], ["targets[app-to-db].silences[0].form: unknown key; did you mean 'from'?"]),
+    ([{**_ONE_OFF, "start": "2026-02-30T20:00Z"}],
+     ["targets[app-to-db].silences[0].start: is not a valid date and time (got '2026-02-30T20:00Z')"]),
+    ([{**_ONE_OFF, "start": "5th of December"}],
+     ["targets[app-to-db].silences[0].start: must be a date and time such as '2026-12-05T20:00:00+01:00' "
+      "(got '5th of December')"]),
+    ([{**_ONE_OFF, "end": _ONE_OFF["start"]}], ["targets[app-to-db].silences[0].end: must be after start"]),
+    ([{**_WEEKLY, "timeZone": "CET "}],
+     ["targets[app-to-db].silences[0].timeZone: must be an IANA time zone name such as Europe/Berlin or UTC "
+      "(got 'CET ')"]),
+    ([{**_WEEKLY, "from": "24:00", "days": ["Sat", "Fri", "Sat"]}],
+     ["targets[app-to-db].silences[0].days[2]: lists Sat twice",
+      "targets[app-to-db].silences[0].from: must be a time of day such as '22:00' (got '24:00')"]),
+    ([{**_WEEKLY, "days": []}],
+     ["targets[app-to-db].silences[0].days: must name at least one day; leave it out for every day"]),
+    ([{**_WEEKLY, "days": "Sat"}],
+     ["targets[app-to-db].silences[0].days: must be a list of days from Mon, Tue, Wed, Thu, Fri, Sat, Sun "
+      "(got 'Sat')"]),
+], ids=lambda v: repr(v)[:50])
+def test_silence_errors_name_the_silence_the_field_and_the_reason(silences: Any, expected: list[str]) -> None:
+    with pytest.raises(TargetListError) as caught:
+        parse_target(_target(silences=silences))
+    assert [str(e) for e in caught.value.errors] == expected
+
+
+def test_the_samples_commented_silence_is_valid_when_uncommented() -> None:
+    lines = SAMPLE.read_text().splitlines()
+    block: list[str] = []
+    for line in lines[lines.index("# silences:"):]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    text = SAMPLE.read_text() + "\n" + "\n".join(block) + "\n"
+    result = parse_target_list(text)
+    assert not result.errors
+    assert result.silences == (Recurring(("Sat", "Sun"), dt.time(22), dt.time(2), "Europe/Berlin",
+                                         "weekly patching of the Contoso VMs"),)
+    VALIDATOR.validate(tl.load_document(text))
