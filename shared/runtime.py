@@ -11,19 +11,25 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from azure.data.tables import TableClient
 from azure.identity import DefaultAzureCredential
 from azure.monitor.ingestion import LogsIngestionClient
 from azure.storage.blob import ContainerClient
 
 from shared import storage
+from shared.alerts import is_silenced
+from shared.alerts.store import AlertStore
 from shared.arm import ArmClient
 from shared.claims import CheckClaims
 from shared.ingest import DrainReport, ResultsDrain
+from shared.notify import Sender, log_analytics_sender, queue_sender, webhook_sender, webhook_urls
 from shared.pipeline import Limits, Outcome, Pipeline
+from shared.results import CheckResult
 from shared.rows import table
 from shared.sweep import due_requests
 from shared.target_source import TargetSource
@@ -87,6 +93,49 @@ def sweep(now: dt.datetime, past_due: bool = False) -> list[str]:
 
 
 @cache
+def alert_store() -> AlertStore:
+    target, credential = storage.service_endpoint(CONNECTION, "table")
+    name = setting("ALERTS_TABLE", "nwcheckalerts")
+    table_client = (TableClient.from_connection_string(target, name) if credential is None
+                    else TableClient(endpoint=target, table_name=name, credential=credential))
+    store = AlertStore(table_client)
+    store.ensure_table()
+    return store
+
+
+@cache
+def alert_recorder() -> Sender:
+    """Log Analytics also records events a silence held back."""
+    return log_analytics_sender(results_drain().client, results_drain().rule_id, table("alerts")["stream"])
+
+
+@cache
+def alert_senders() -> list[Sender]:
+    """The alerts queue, the alerts table in Log Analytics, and the webhooks of ALERT_WEBHOOK_URLS."""
+    senders = [queue_sender(storage.queue_client(CONNECTION, queue_name("alerts"))), alert_recorder()]
+    urls = webhook_urls(setting("ALERT_WEBHOOK_URLS", ""))
+    if urls:
+        senders.append(webhook_sender(urls))
+    return senders
+
+
+def alert_on(results: Sequence[CheckResult]) -> None:
+    """Move each stored target's alert state with its (ingested) result; inline targets have none."""
+    target_list = targets()()
+    now = dt.datetime.now(dt.UTC)
+    # Oldest first: the state machine ignores a result older than the newest it has seen.
+    for result in sorted(results, key=lambda r: r.completed):
+        target = target_list.by_name(result.target)
+        if target is None:
+            continue
+        try:
+            alert_store().apply(result, target.alert, now=now,
+                                silenced=is_silenced(target, target_list.silences, now))
+        except Exception:  # one target's broken state must not hold back the batch's other results
+            log.exception("alert state of %s not updated with %s", result.target, result.check_id)
+
+
+@cache
 def results_drain() -> ResultsDrain:
     client = LogsIngestionClient(setting("LOGS_INGESTION_ENDPOINT", ""), DefaultAzureCredential(),
                                  retry_total=0)  # retries go through the queue, after Retry-After
@@ -94,7 +143,7 @@ def results_drain() -> ResultsDrain:
     return ResultsDrain(storage.queue_client(CONNECTION, results),
                         storage.queue_client(CONNECTION, f"{results}-poison"), client,
                         setting("LOGS_DCR_IMMUTABLE_ID", ""), table("checks")["stream"],
-                        max_dequeue=max_dequeue_count())
+                        max_dequeue=max_dequeue_count(), on_ingested=alert_on)
 
 
 def ingest(rounds: int = 4) -> DrainReport:
@@ -109,6 +158,10 @@ def ingest(rounds: int = 4) -> DrainReport:
             break
     if total.received:
         log.info("ingest: %s", total)
+    # New events, and any that a failed delivery left waiting.
+    delivery = alert_store().deliver(alert_senders(), recorders=[alert_recorder()])
+    if delivery.failed:
+        log.warning("alert delivery: %s", delivery)
     return total
 
 

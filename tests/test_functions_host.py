@@ -44,7 +44,8 @@ def host(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def _clear_caches() -> None:
-    for cached in (runtime.pipeline, runtime.targets, runtime.results_drain):
+    for cached in (runtime.pipeline, runtime.targets, runtime.results_drain, runtime.alert_store,
+                   runtime.alert_senders, runtime.alert_recorder):
         cached.cache_clear()
 
 
