@@ -105,14 +105,14 @@ def alert_store() -> AlertStore:
 
 @cache
 def alert_recorder() -> Sender:
-    """Log Analytics also records events a silence held back."""
+    """Log Analytics records every event, those a silence held back included."""
     return log_analytics_sender(results_drain().client, results_drain().rule_id, table("alerts")["stream"])
 
 
 @cache
 def alert_senders() -> list[Sender]:
-    """The alerts queue, the alerts table in Log Analytics, and the webhooks of ALERT_WEBHOOK_URLS."""
-    senders = [queue_sender(storage.queue_client(CONNECTION, queue_name("alerts"))), alert_recorder()]
+    """The alerts queue and the webhooks of ALERT_WEBHOOK_URLS (Log Analytics is the recorder)."""
+    senders = [queue_sender(storage.queue_client(CONNECTION, queue_name("alerts")))]
     urls = webhook_urls(setting("ALERT_WEBHOOK_URLS", ""))
     if urls:
         senders.append(webhook_sender(urls))

@@ -16,6 +16,9 @@ def test_demo_runs_the_real_functions_end_to_end() -> None:
     done = subprocess.run([sys.executable, "-m", "emulator", "demo", "--operation-seconds", "1"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "7 checks requested by one sweep, 7 results" in done.stdout
+    assert "7 checks requested by one sweep; 7 rows in NetworkWatcherCheck_CL" in done.stdout
     assert "10.1.3.4 NetworkSecurityRule UserRule_Port80" in done.stdout
+    assert "Fired: app-to-db-port80: Unreachable, expected Reachable (hop 10.1.3.4, rule UserRule_Port80)" \
+        in done.stdout
+    assert "NetworkWatcherAlert_CL (2 rows)" in done.stdout
     assert "defaultSecurityRules/DefaultInboundDenyAll" in done.stdout
