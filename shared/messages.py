@@ -83,7 +83,8 @@ def parse_request(body: str | bytes) -> CheckRequest:
     if unknown:
         raise BadMessage(f"unknown field(s) {unknown}; contract version {VERSION} has {list(_KEYS)}")
     version = data.get("version")
-    if type(version) is not int or version != VERSION:  # not True, not 1.0
+    # JSON has one number type: 1.0 is 1 (as the JSON Schema says too), but true is not.
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or version != VERSION:
         raise BadMessage(f"version: must be {VERSION} (got {json.dumps(version)})")
     has_target, has_inline = data.get("target") is not None, data.get("inline") is not None
     if has_target == has_inline:

@@ -81,12 +81,17 @@ class Pipeline:
     def __init__(self, arm: ArmClient, targets: Callable[[], TargetList], *, limits: Limits | None = None,
                  watchers: Callable[[Target], WatcherRef] | None = None,
                  claims: Callable[[str, str], bool] | None = None,
+                 allowed_subscriptions: frozenset[str] | None = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.arm = arm
         self.targets = targets
         self.limits = limits or Limits()
         self.watchers = watchers or WatcherResolver(arm)
         self.claims = claims  # None: every request starts (tests of the steps alone)
+        # Whoever may write to the requests queue must not aim the app's identity anywhere it can reach:
+        # inline targets are limited to these subscriptions (None: any).
+        self.allowed_subscriptions = None if allowed_subscriptions is None else frozenset(
+            s.lower() for s in allowed_subscriptions)
         self.clock = clock
 
     # ---- the requests queue -----------------------------------------------------------------
@@ -110,6 +115,9 @@ class Pipeline:
 
     def _target(self, request: CheckRequest) -> Target:
         if request.inline is not None:
+            subscription = request.inline.subscription.lower()
+            if self.allowed_subscriptions is not None and subscription not in self.allowed_subscriptions:
+                raise BadMessage(f"inline target: subscription {subscription} is not in ALLOWED_SUBSCRIPTIONS")
             return request.inline
         assert request.target_name is not None
         target = self.targets().by_name(request.target_name)

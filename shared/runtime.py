@@ -74,7 +74,9 @@ def pipeline() -> Pipeline:
     limits = Limits(deadline_s=int(setting("CHECK_DEADLINE_S", "900")), max_polls=int(setting("MAX_POLLS", "120")),
                     max_attempts=int(setting("MAX_ATTEMPTS", "8")),
                     backoff_base_s=int(setting("BACKOFF_BASE_S", "2")))
-    return Pipeline(arm, targets(), limits=limits, claims=_claims())
+    allowed = setting("ALLOWED_SUBSCRIPTIONS", "").replace(",", " ").split()
+    return Pipeline(arm, targets(), limits=limits, claims=_claims(),
+                    allowed_subscriptions=frozenset(allowed) if allowed else None)
 
 
 CATCH_UP_MINUTES = 5

@@ -47,7 +47,6 @@ BAD: list[tuple[Any, str]] = [
     ({"version": 2, "target": "x"}, "version: must be 1 (got 2)"),
     ({"version": "1", "target": "x"}, "version: must be 1"),
     ({"version": True, "target": "x"}, "version: must be 1"),
-    ({"version": 1.0, "target": "x"}, "version"),
     ({"version": 1}, "exactly one of"),
     ({"version": 1, "target": "x", "inline": INLINE}, "exactly one of"),
     ({"version": 1, "target": None, "inline": None}, "exactly one of"),
