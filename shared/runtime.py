@@ -82,6 +82,12 @@ def pipeline() -> Pipeline:
 CATCH_UP_MINUTES = 5
 
 
+def reset() -> None:
+    """Forget the process-wide clients, so the next call reads the settings again (tests, tools)."""
+    for cached in (targets, pipeline, alert_store, alert_recorder, alert_senders, results_drain):
+        cached.cache_clear()
+
+
 def sweep(now: dt.datetime, past_due: bool = False) -> list[str]:
     """Check requests for every target due in ``now``'s minute, ready for the queue output binding.
 

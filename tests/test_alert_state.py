@@ -17,19 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.alerts.state import MAX_CHECK_IDS, AlertEvent, AlertState, evaluate
-from shared.results import CheckResult, Finding, Hop, Issue, error_finding, format_utc, timeout_finding
+from shared.results import CheckResult, Finding, error_finding, format_utc, timeout_finding
 from shared.targets import AlertSettings
+from tests.test_results import BLOCKED, VM
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
-VM = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ContosoRG/providers/Microsoft.Compute"
-      "/virtualMachines/MultiTierApp0")
-BLOCKED = Finding(
-    status="Unreachable", probes_sent=100, probes_failed=100,
-    hops=(Hop("Source", "10.1.1.4", "appNic0", (), ("b",), "a"),
-          Hop("VirtualAppliance", "10.1.3.4", "auNic",
-              (Issue("Outbound", "Error", "NetworkSecurityRule", (("RuleName", "UserRule_Port80"),)),), (), "b")),
-    rule_name="UserRule_Port80", blocking_hop="10.1.3.4", issue_type="NetworkSecurityRule",
-)
 
 
 def finding(status: str, latency: int | None = None) -> Finding:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azure.storage.queue import QueueClient
 
 import function_app
 from emulator.azurite import Azurite
@@ -21,6 +20,7 @@ from emulator.functions_host import LocalHost
 from emulator.stack import Emulator
 from shared import runtime
 from shared.alerts import AlertEvent
+from tests.queues import raw_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 # The sample, plus a flow that should be allowed and is denied (NSG appNsg lets port 80 in only
@@ -39,14 +39,6 @@ EXTRA = f"""
 """
 
 
-def _raw(azurite: Azurite, name: str) -> QueueClient:
-    client = QueueClient.from_connection_string(azurite.connection_string, name)
-    try:
-        client.create_queue()
-    except Exception:  # noqa: S110 - it exists
-        pass
-    return client
-
 
 @pytest.fixture
 def stack(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
@@ -61,15 +53,11 @@ def stack(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.M
         monkeypatch.setenv(key, value)
     BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
     for kind in ("requests", "polls", "results", "alerts"):
-        _raw(azurite, f"{kind}-{suffix}")
+        raw_queue(azurite, f"{kind}-{suffix}")
     emu.arm.lro.operation_seconds = 0.2
-    caches = (runtime.pipeline, runtime.targets, runtime.results_drain, runtime.alert_store, runtime.alert_senders,
-              runtime.alert_recorder)
-    for cached in caches:
-        cached.cache_clear()
+    runtime.reset()
     yield {"host": LocalHost(function_app.app, retry_visibility_s=0), "azurite": azurite, "suffix": suffix}
-    for cached in caches:
-        cached.cache_clear()
+    runtime.reset()
 
 
 NAMES = ["app-to-db-port80", "app-to-13.107.21.200", "app-to-bing", "app-to-blob", "app-out-443",
@@ -78,7 +66,7 @@ NAMES = ["app-to-db-port80", "app-to-13.107.21.200", "app-to-bing", "app-to-blob
 
 def _sweep(stack: dict, emu: Emulator, round_: int) -> None:
     """One round of every target, as a sweep would send it (a new slot: new check ids)."""
-    requests = _raw(stack["azurite"], runtime.queue_name("requests"))
+    requests = raw_queue(stack["azurite"], runtime.queue_name("requests"))
     for name in NAMES:
         body = json.dumps({"version": 1, "target": name, "checkId": f"r{round_}-{name}", "trigger": "schedule"})
         requests.send_message(base64.b64encode(body.encode()).decode())
@@ -89,7 +77,7 @@ def _sweep(stack: dict, emu: Emulator, round_: int) -> None:
 
 
 def _events(stack: dict) -> list[AlertEvent]:
-    queue = _raw(stack["azurite"], runtime.queue_name("alerts"))
+    queue = raw_queue(stack["azurite"], runtime.queue_name("alerts"))
     out = []
     while batch := list(queue.receive_messages(max_messages=32)):
         for message in batch:

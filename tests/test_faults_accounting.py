@@ -51,11 +51,9 @@ def stack(emu: Emulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> I
             QueueClient.from_connection_string(azurite.connection_string, name)
         client.create_queue()
     emu.arm.lro.operation_seconds, emu.arm.lro.retry_after_s = 0.3, 1
-    runtime.pipeline.cache_clear()
-    runtime.targets.cache_clear()
+    runtime.reset()
     yield {"host": LocalHost(function_app.app, retry_visibility_s=0), "queues": queues}
-    runtime.pipeline.cache_clear()
-    runtime.targets.cache_clear()
+    runtime.reset()
 
 
 def _send(stack: dict[str, Any], messages: list[Any]) -> None:

@@ -57,11 +57,9 @@ def app_env(emu: Emulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) ->
         queues[f"{kind}-poison"] = poison
     monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
     BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
-    runtime.pipeline.cache_clear()
-    runtime.targets.cache_clear()
+    runtime.reset()
     yield queues
-    runtime.pipeline.cache_clear()
-    runtime.targets.cache_clear()
+    runtime.reset()
 
 
 def _deliver(queue: QueueClient, handler, limit: int = 32) -> int:

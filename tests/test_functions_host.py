@@ -21,6 +21,7 @@ from emulator.functions_host import LocalHost, resolve
 from emulator.stack import Emulator
 from shared import runtime
 from shared.results import CheckResult
+from tests.queues import raw_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,27 +36,13 @@ def host(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("TIMER_SCHEDULE", "0 * * * * *")
     for kind in ("requests", "polls", "results"):
         monkeypatch.setenv(f"{kind.upper()}_QUEUE", f"{kind}-{suffix}")
-        _raw(azurite, f"{kind}-{suffix}")  # the app's queues exist, as infra/ creates them in Azure
+        raw_queue(azurite, f"{kind}-{suffix}")  # the app's queues exist, as infra/ creates them in Azure
     monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
     BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
-    _clear_caches()
+    runtime.reset()
     yield LocalHost(function_app.app, retry_visibility_s=0)
-    _clear_caches()
+    runtime.reset()
 
-
-def _clear_caches() -> None:
-    for cached in (runtime.pipeline, runtime.targets, runtime.results_drain, runtime.alert_store,
-                   runtime.alert_senders, runtime.alert_recorder):
-        cached.cache_clear()
-
-
-def _raw(azurite: Azurite, name: str) -> QueueClient:
-    client = QueueClient.from_connection_string(azurite.connection_string, name)
-    try:
-        client.create_queue()
-    except Exception:  # noqa: S110 - it exists
-        pass
-    return client
 
 
 def _same_minute_ahead() -> None:
@@ -77,7 +64,7 @@ def _drain(client: QueueClient) -> list[str]:
 def test_a_sweep_yields_exactly_one_result_per_target(emu: Emulator, azurite: Azurite, host: LocalHost) -> None:
     emu.arm.lro.operation_seconds, emu.arm.lro.retry_after_s = 3.0, 1
     assert host.tick("sweep") == 7
-    results_queue = _raw(azurite, runtime.queue_name("results"))
+    results_queue = raw_queue(azurite, runtime.queue_name("results"))
     results: list[CheckResult] = []
 
     def collected() -> bool:
@@ -96,20 +83,20 @@ def test_a_sweep_yields_exactly_one_result_per_target(emu: Emulator, azurite: Az
     # No invocation waits out a Retry-After (1 s): each lasts only as long as its HTTP calls.
     assert max(i.seconds for i in host.invocations) < 1.0, sorted(i.seconds for i in host.invocations)[-3:]
     for kind in ("requests", "polls"):
-        assert _drain(_raw(azurite, f"{runtime.queue_name(kind)}-poison")) == []
+        assert _drain(raw_queue(azurite, f"{runtime.queue_name(kind)}-poison")) == []
 
 
 def test_a_repeated_sweep_in_the_same_minute_sends_the_same_check_ids(host: LocalHost, azurite: Azurite) -> None:
     _same_minute_ahead()
     host.tick("sweep")
     host.tick("sweep")
-    ids = [json.loads(m)["checkId"] for m in _drain(_raw(azurite, runtime.queue_name("requests")))]
+    ids = [json.loads(m)["checkId"] for m in _drain(raw_queue(azurite, runtime.queue_name("requests")))]
     assert len(ids) == 14 and len(set(ids)) == 7
 
 
 def test_a_past_due_sweep_also_covers_the_minutes_it_may_have_missed(host: LocalHost, azurite: Azurite) -> None:
     host.tick("sweep", past_due=True)
-    requests = [json.loads(m) for m in _drain(_raw(azurite, runtime.queue_name("requests")))]
+    requests = [json.loads(m) for m in _drain(raw_queue(azurite, runtime.queue_name("requests")))]
     slots = {r["scheduled"] for r in requests}
     assert len(slots) == runtime.CATCH_UP_MINUTES + 1  # every target is due every minute here
     assert len(requests) == 7 * len(slots) == len({r["checkId"] for r in requests})
@@ -119,7 +106,7 @@ def test_a_repeated_sweep_runs_each_check_once(emu: Emulator, host: LocalHost, a
     emu.arm.lro.operation_seconds = 0.5
     _same_minute_ahead()
     assert host.tick("sweep") + host.tick("sweep") == 14
-    results_queue = _raw(azurite, runtime.queue_name("results"))
+    results_queue = raw_queue(azurite, runtime.queue_name("results"))
     results: list[str] = []
     host.run_until(lambda: bool(results.extend(_drain(results_queue))) or len(results) >= 7, timeout_s=30)
     host.run_until(lambda: False, timeout_s=3)  # and nothing more arrives
@@ -129,11 +116,11 @@ def test_a_repeated_sweep_runs_each_check_once(emu: Emulator, host: LocalHost, a
 
 def test_an_unencoded_message_fails_to_bind_until_it_is_poisoned(emu: Emulator, azurite: Azurite,
                                                                  host: LocalHost) -> None:
-    requests = _raw(azurite, runtime.queue_name("requests"))
+    requests = raw_queue(azurite, runtime.queue_name("requests"))
     requests.send_message('{"version": 1, "target": "app-to-bing"}')  # not base64: the trigger cannot bind it
     for _ in range(host.max_dequeue):
         host.pump("check_requests")
-    poison = _raw(azurite, f"{runtime.queue_name('requests')}-poison")
+    poison = raw_queue(azurite, f"{runtime.queue_name('requests')}-poison")
     [message] = list(poison.receive_messages())
     assert message.content == '{"version": 1, "target": "app-to-bing"}'
     assert list(requests.receive_messages()) == []
@@ -174,6 +161,6 @@ def test_an_ingestion_outage_of_30_s_in_a_sweep_loses_no_row(emu: Emulator, azur
     host.run_until(lambda: False, timeout_s=2, timers={"ingest": 1.0})
     rows = _rows(emu)
     assert sorted(rows) == sorted(set(rows)) and len(rows) == 7  # rows = results, none twice
-    poison = _raw(azurite, f"{runtime.queue_name('results')}-poison")
+    poison = raw_queue(azurite, f"{runtime.queue_name('results')}-poison")
     assert list(poison.receive_messages()) == []
 
