@@ -1,14 +1,21 @@
 """ARM, as far as Network Watcher needs it: the three operations as long-running operations,
-the VM reads of the seeds, ARM error bodies, throttling and injected faults.
+the VM reads of the seeds, the subscription-wide NIC and VNet lists (paged with ``nextLink``),
+ARM error bodies, throttling and injected faults.
 
 The long-running-operation protocol is the one the seeds captured: ``202 Accepted``, body
 ``null``, ``Location: https://{host}/subscriptions/{sub}/providers/Microsoft.Network/locations/
 {region}/operationResults/{id}?api-version=...`` and ``Retry-After``; GET on the Location answers
 202 (with a fresh Retry-After) while the operation runs and 200 with the result when done.
+
+Lists answer ``{"value": [...], "nextLink": ...}`` as ARM does: ``page_size`` items per page and,
+while more remain, a ``nextLink`` on this host with the same path and api-version plus an opaque
+``$skiptoken``; the last page has no ``nextLink``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import threading
@@ -39,6 +46,9 @@ _VMS = re.compile(
     rf"^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Compute/virtualMachines(?:/{_SEG})?$",
     re.IGNORECASE,
 )
+_LISTS = re.compile(
+    rf"^/subscriptions/{_SEG}/providers/Microsoft\.Network/(networkInterfaces|virtualNetworks)$", re.IGNORECASE)
+_LIST_KINDS: dict[str, str] = {"networkinterfaces": "networkInterfaces", "virtualnetworks": "virtualNetworks"}
 # ARM rejects api-versions a provider has not registered; we accept the dated versions of the
 # years ARM has served these resource types rather than keep a list that goes stale.
 _API_VERSION = re.compile(r"^(20(1[4-9]|2[0-6]))-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(-preview)?$")
@@ -71,6 +81,7 @@ class ArmService:
     throttle: Throttle = field(default_factory=Throttle)
     lro: LroSettings = field(default_factory=LroSettings)
     public_url: str = ""  # scheme://host:port the Location headers point at; set once listening
+    page_size: int = 50  # items per page of a list; tests set 2 to see several pages
     clock: Callable[[], float] = time.monotonic
     name: str = "arm"
     operations: dict[str, Operation] = field(default_factory=dict)
@@ -86,7 +97,9 @@ class ArmService:
     # ---- dispatch ----------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
         op_match = _WATCHER_OP.match(request.path)
+        list_match = _LISTS.match(request.path)
         operation = _OPERATIONS[op_match.group(4).lower()] if op_match else (
+            _LIST_KINDS[list_match.group(2).lower()] if list_match else
             "poll" if _OPERATION_RESULT.match(request.path) else "vm" if _VMS.match(request.path) else "other")
         fault = self.faults.take("arm", operation)
         delay = 0.0
@@ -108,7 +121,9 @@ class ArmService:
                 reply = self._poll(request, m)
             elif request.method == "GET" and (m := _VMS.match(request.path)):
                 reply = self._vms(request, m)
-            elif op_match or _OPERATION_RESULT.match(request.path) or _VMS.match(request.path):
+            elif request.method == "GET" and list_match:
+                reply = self._list(request, list_match, fault)
+            elif op_match or list_match or _OPERATION_RESULT.match(request.path) or _VMS.match(request.path):
                 raise ArmError(405, "MethodNotAllowed", f"The requested method {request.method} is not allowed.")
             else:
                 raise ArmError(404, "InvalidResourceType", f"The resource type could not be found: {request.path}")
@@ -230,6 +245,40 @@ class ArmService:
                            f"The Resource 'Microsoft.Compute/virtualMachines/{name}' under resource group "
                            f"'{resource_group}' was not found.")
         return Reply.json(200, vm, limit_headers)
+
+    def _list(self, request: Request, match: re.Match[str], fault: Fault | None) -> Reply:
+        subscription, kind = match.group(1), _LIST_KINDS[match.group(2).lower()]
+        try:
+            limit_headers = self._take(subscription, "reads")
+        except _Throttled as exc:
+            return exc.reply()
+        offset = _skip_offset(request.param("$skiptoken"))
+        with self._lock:
+            if not self.network.has_subscription(subscription):
+                raise ArmError(404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found.")
+            items = (self.network.list_nics if kind == "networkInterfaces" else self.network.list_vnets)(subscription)
+            size = max(1, self.page_size)
+        body: dict[str, Any] = {"value": items[offset:offset + size]}
+        if fault is not None and fault.kind == "foreign_next_link":
+            body["nextLink"] = fault.next_link
+        elif offset + size < len(items):
+            token = base64.urlsafe_b64encode(json.dumps({"offset": offset + size}).encode()).decode().rstrip("=")
+            body["nextLink"] = (f"{self.public_url}/subscriptions/{subscription}/providers/Microsoft.Network/{kind}"
+                                f"?api-version={request.param('api-version')}&$skiptoken={token}")
+        return Reply.json(200, body, limit_headers)
+
+
+def _skip_offset(token: str | None) -> int:
+    """The offset an opaque ``$skiptoken`` of ours stands for; 0 without one."""
+    if token is None:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["offset"]
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        offset = None
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ArmError(400, "InvalidSkipToken", f"The $skiptoken '{token[:100]}' is not valid.")
+    return offset
 
 
 class _Throttled(Exception):

@@ -8,6 +8,9 @@ Kinds:
 - ``malformed_json``: answer 200 with a body that is not JSON.
 - ``no_location``: a 202 without a ``Location`` header.
 - ``foreign_location``: a 202 whose ``Location`` is ``location`` (another host).
+- ``foreign_next_link``: a list page (``networkInterfaces``, ``virtualNetworks``) answered
+  normally except that its ``nextLink`` is ``next_link`` (another host, plain http, another
+  subscription or resource type, or the same page again: a loop).
 - ``never_complete``: the operation started by this POST answers 202 forever.
 - ``sync``: answer the POST with 200 and the result at once (the spec allows it).
 """
@@ -19,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = frozenset(
-    {"status", "reset", "slow", "malformed_json", "no_location", "foreign_location", "never_complete", "sync"}
+    {"status", "reset", "slow", "malformed_json", "no_location", "foreign_location", "foreign_next_link",
+     "never_complete", "sync"}
 )
 SERVICES = frozenset({"arm", "ingestion", "identity"})
 
@@ -28,7 +32,9 @@ SERVICES = frozenset({"arm", "ingestion", "identity"})
 class Fault:
     service: str
     kind: str
-    operation: str = "*"  # connectivityCheck | ipFlowVerify | nextHop | poll | vm | upload | token | *
+    # connectivityCheck | ipFlowVerify | nextHop | poll | vm | networkInterfaces | virtualNetworks | upload |
+    # token | *
+    operation: str = "*"
     count: int | None = 1  # None: until cleared
     status: int = 500
     code: str = "InternalServerError"
@@ -36,6 +42,7 @@ class Fault:
     retry_after: int | None = None
     seconds: float = 0.0
     location: str = ""
+    next_link: str = ""
     hits: int = 0
 
     def __post_init__(self) -> None:
@@ -45,6 +52,8 @@ class Fault:
             raise ValueError(f"fault kind must be one of {sorted(KINDS)}, not {self.kind!r}")
         if self.kind == "foreign_location" and not self.location:
             raise ValueError("a foreign_location fault needs 'location'")
+        if self.kind == "foreign_next_link" and not self.next_link:
+            raise ValueError("a foreign_next_link fault needs 'next_link'")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:

@@ -7,8 +7,9 @@ Exceptions (retryable vs permanent decides what the pipeline does next)::
     └── PermanentArmError   any other 4xx, redirects, malformed answers, an unsafe Location: the
                             check ends as an Error result carrying ``code`` and ``message``
 
-A token is attached only to the configured ARM endpoint, and to a ``Location`` only after
-``shared.location.check_location`` accepted it. Redirects are never followed.
+A token is attached only to the configured ARM endpoint, to a ``Location`` only after
+``shared.location.check_location`` accepted it, and to a list's ``nextLink`` only after
+``shared.location.check_next_link`` did. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 
-from shared.location import UnsafeLocation, check_location
+from shared.location import UnsafeLocation, check_location, check_next_link, parse_list_path
 from shared.retry_after import retry_after_seconds
 from shared.targets import WatcherRef
 
 ARM_SCOPE = "https://management.azure.com/.default"
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_MESSAGE = 1024
+MAX_PAGES = 1000  # of one list: a nextLink chain longer than this is a loop, not an inventory
 
 
 class ArmError(Exception):
@@ -141,14 +143,59 @@ class ArmClient:
     def get(self, resource_id: str, api_version: str) -> dict[str, Any]:
         """GET an ARM resource (e.g. a VM, to find its region)."""
         response = self._send("GET", f"{self.endpoint}{resource_id}?api-version={api_version}")
-        if response.status_code != 200:
-            code, message = _error_body(response)
-            error = TransientArmError if response.status_code in TRANSIENT_STATUSES else PermanentArmError
-            raise error(code, message, response.status_code)
+        return _object_or_error(response, f"GET {resource_id}")
+
+    def list_all(self, path: str, api_version: str, *, max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        """Every item of an ARM list (e.g. ``/subscriptions/{id}/providers/Microsoft.Network/networkInterfaces``),
+        following ``nextLink``. Each nextLink must pass ``check_next_link`` (https, the ARM host and port,
+        the same subscription, scope and resource type) before it gets the token: an unsafe one raises
+        PermanentArmError("UnsafeNextLink") and is never requested."""
         try:
-            data = response.json()
-        except ValueError:
-            raise PermanentArmError("InvalidArmResponse", f"GET {resource_id}: body is not JSON") from None
-        if not isinstance(data, dict):
-            raise PermanentArmError("InvalidArmResponse", f"GET {resource_id}: body is not an object")
-        return data
+            parse_list_path(path)
+        except ValueError as exc:
+            raise PermanentArmError("InvalidListPath", str(exc)) from None
+        url = f"{self.endpoint}{path}?api-version={api_version}"
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for page in range(1, max_pages + 1):
+            body = _object_or_error(self._send("GET", url), f"GET {path} (page {page})")
+            value = body.get("value")
+            if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                raise PermanentArmError("InvalidArmResponse", f"GET {path} (page {page}): 'value' is not a list of "
+                                        "objects")
+            items.extend(value)
+            next_link = body.get("nextLink")
+            if next_link is None or next_link == "":
+                return items
+            if not isinstance(next_link, str):
+                raise PermanentArmError("InvalidArmResponse", f"GET {path} (page {page}): 'nextLink' is not a string")
+            try:
+                check_next_link(next_link, arm_endpoint=self.endpoint, list_path=path)
+            except UnsafeLocation as exc:
+                raise PermanentArmError("UnsafeNextLink", f"refused to follow the nextLink of {path} (page {page}): "
+                                        f"{exc}") from None
+            if next_link in seen or next_link == url:
+                raise PermanentArmError("NextLinkLoop", f"{path}: page {page} links back to a page already read")
+            seen.add(next_link)
+            url = next_link
+        raise PermanentArmError("TooManyPages", f"{path}: still a nextLink after {max_pages} pages")
+
+
+def _object_or_error(response: requests.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a 200, or the ARM error as a transient or permanent ArmError."""
+    if response.status_code != 200:
+        code, message = _error_body(response)
+        if 300 <= response.status_code < 400:
+            code, message = "UnexpectedRedirect", f"ARM answered {response.status_code}; redirects are not followed"
+        if response.status_code in TRANSIENT_STATUSES:
+            header = response.headers.get("Retry-After")
+            raise TransientArmError(code, message, response.status_code,
+                                    retry_after_seconds(header) if header else None)
+        raise PermanentArmError(code, message, response.status_code)
+    try:
+        data = response.json()
+    except ValueError:
+        raise PermanentArmError("InvalidArmResponse", f"{what}: body is not JSON") from None
+    if not isinstance(data, dict):
+        raise PermanentArmError("InvalidArmResponse", f"{what}: body is not an object")
+    return data

@@ -6,7 +6,8 @@ identity-based form ``<NAME>__queueServiceUri`` / ``__blobServiceUri`` / ``__tab
 with ``__credential=managedidentity`` and ``__clientId`` (in Azure: identities, not keys).
 
 Messages are base64-encoded exactly once (``host.json`` has ``messageEncoding: base64``), and
-checked against the 64 KiB queue limit before sending.
+checked against the 64 KiB queue limit before sending. Blobs that the app keeps parsed in memory
+(the target list, the topology inventory) are downloaded again only when their ETag changed.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ResourceModifiedError, ResourceNotModifiedError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.storage.blob import BlobClient, ContainerClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 MAX_MESSAGE_BYTES = 49_152  # 64 KiB after base64 encoding
@@ -68,6 +72,27 @@ def queue_client(connection: str, queue_name: str) -> QueueClient:
                                                   message_decode_policy=decode)
     return QueueClient(target, queue_name, credential=credential, message_encode_policy=encode,
                        message_decode_policy=decode)
+
+
+def container_client(connection: str, container: str, env: Mapping[str, str] | None = None) -> ContainerClient:
+    """A blob container in the account of the connection setting ``connection``."""
+    target, credential = service_endpoint(connection, "blob", env)
+    if credential is None:
+        return ContainerClient.from_connection_string(target, container)
+    return ContainerClient(target, container, credential=credential)
+
+
+def download_if_changed(blob: BlobClient, etag: str | None) -> tuple[bytes, str] | None:
+    """The blob's content and ETag, or None when its ETag is still ``etag`` (304 Not Modified, nothing
+    downloaded). A missing blob raises azure.core.exceptions.ResourceNotFoundError."""
+    try:
+        if etag is None:
+            download = blob.download_blob()
+        else:
+            download = blob.download_blob(etag=etag, match_condition=MatchConditions.IfModified)
+        return download.readall(), str(download.properties.etag)
+    except (ResourceNotModifiedError, ResourceModifiedError):
+        return None  # 304; the storage SDK reports it as either, depending on the error body
 
 
 def encode_message(payload: Mapping[str, Any]) -> str:

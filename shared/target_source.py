@@ -12,11 +12,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceModifiedError, ResourceNotModifiedError
 from azure.storage.blob import BlobClient
 
-from shared.storage import service_endpoint
+from shared.storage import download_if_changed, service_endpoint
 from shared.target_list import TargetList, parse_target_list
 
 log = logging.getLogger(__name__)
@@ -45,15 +43,10 @@ class TargetSource:
                 self._load(Path(path).read_bytes(), path, version)
             return self._list
         blob = self._blob()
-        try:
-            # Download only when the ETag differs from what we parsed last (304).
-            if isinstance(self._version, str):
-                download = blob.download_blob(etag=self._version, match_condition=MatchConditions.IfModified)
-            else:
-                download = blob.download_blob()
-            self._load(download.readall(), blob.url, download.properties.etag)
-        except (ResourceNotModifiedError, ResourceModifiedError):
-            pass  # 304 Not Modified; the storage SDK reports it as either, depending on the error body
+        # Download only when the ETag differs from what we parsed last (304).
+        changed = download_if_changed(blob, self._version if isinstance(self._version, str) else None)
+        if changed is not None:
+            self._load(changed[0], blob.url, changed[1])
         return self._list
 
     def _load(self, data: bytes, source: str, version: object) -> None:

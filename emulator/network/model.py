@@ -454,6 +454,91 @@ def vm_to_arm(vm: VirtualMachine) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- ARM JSON of NICs and VNets
+# Shapes as in azure-rest-api-specs' NetworkInterfaceListAll.json and VirtualNetworkGet*.json
+# examples (Microsoft.Network, 2024-05-01): references to other resources are {"id": ...} objects.
+
+
+def nic_to_arm(scenario: Scenario, vm: VirtualMachine, index: int) -> dict[str, Any]:
+    """Microsoft.Network/networkInterfaces JSON of ``vm.nics[index]`` (one IP configuration)."""
+    nic = vm.nics[index]
+    subnet = scenario.subnet_of(nic)
+    properties: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "ipConfigurations": [
+            {
+                "name": "ipconfig1",
+                "id": nic.ipconfig_id,
+                "type": "Microsoft.Network/networkInterfaces/ipConfigurations",
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "privateIPAddress": str(nic.ip),
+                    "privateIPAllocationMethod": "Static",
+                    "subnet": {"id": subnet.id},
+                    "primary": True,
+                    "privateIPAddressVersion": "IPv4",
+                },
+            }
+        ],
+        "dnsSettings": {"dnsServers": [], "appliedDnsServers": []},
+        "enableAcceleratedNetworking": False,
+        "enableIPForwarding": nic.ip_forwarding,
+        "primary": index == 0,
+        "virtualMachine": {"id": vm.id},
+    }
+    if nic.nsg:
+        properties["networkSecurityGroup"] = {"id": scenario.nsgs[nic.nsg.lower()].id}
+    return {
+        "name": nic.name,
+        "id": nic.id,
+        "type": "Microsoft.Network/networkInterfaces",
+        "location": vm.region,
+        "properties": properties,
+    }
+
+
+def vnet_to_arm(scenario: Scenario, vnet: VirtualNetwork) -> dict[str, Any]:
+    """Microsoft.Network/virtualNetworks JSON with its subnets, their NSG, route table and the IP
+    configurations (NICs, the gateway) placed in each."""
+    subnets = []
+    for subnet in vnet.subnets.values():
+        ip_configurations = [
+            {"id": nic.ipconfig_id}
+            for nic in scenario.all_nics()
+            if same(nic.vnet, vnet.name) and same(nic.subnet, subnet.name)
+        ]
+        if vnet.gateway is not None and vnet.gateway.address in subnet.prefix:
+            ip_configurations.append({"id": f"{vnet.gateway.id}/ipConfigurations/default"})
+        properties: dict[str, Any] = {"provisioningState": "Succeeded", "addressPrefix": str(subnet.prefix)}
+        if subnet.nsg:
+            properties["networkSecurityGroup"] = {"id": scenario.nsgs[subnet.nsg.lower()].id}
+        if subnet.route_table:
+            properties["routeTable"] = {"id": scenario.route_tables[subnet.route_table.lower()].id}
+        if ip_configurations:
+            properties["ipConfigurations"] = ip_configurations
+        subnets.append(
+            {
+                "name": subnet.name,
+                "id": subnet.id,
+                "type": "Microsoft.Network/virtualNetworks/subnets",
+                "properties": properties,
+            }
+        )
+    return {
+        "name": vnet.name,
+        "id": vnet.id,
+        "type": "Microsoft.Network/virtualNetworks",
+        "location": vnet.region,
+        "properties": {
+            "provisioningState": "Succeeded",
+            "addressSpace": {"addressPrefixes": [str(space) for space in vnet.address_space]},
+            "dhcpOptions": {"dnsServers": []},
+            "subnets": subnets,
+            "virtualNetworkPeerings": [],
+        },
+    }
+
+
 # --------------------------------------------------------------------------- loading
 
 

@@ -25,12 +25,14 @@ from .model import (
     Nic,
     Scenario,
     VirtualMachine,
+    nic_to_arm,
     normalize_region,
     parse_arm_id,
     parse_scenario,
     read_scenario_data,
     same,
     vm_to_arm,
+    vnet_to_arm,
 )
 from .nsg import ALL_PORTS, DENY, INBOUND, OUTBOUND, Flow, PortRange, SecurityRule, Verdict, evaluate_levels
 from .routes import (
@@ -674,6 +676,26 @@ class Network:
     def get_vm(self, subscription: str, resource_group: str, name: str) -> dict[str, Any] | None:
         vm = self._scenario.find_vm(subscription, resource_group, name)
         return vm_to_arm(vm) if vm else None
+
+    def has_subscription(self, subscription: str) -> bool:
+        return subscription.lower() in self._scenario.subscriptions
+
+    def list_nics(self, subscription: str) -> list[dict[str, Any]]:
+        """Every NIC of the subscription, in scenario order (Microsoft.Network/networkInterfaces JSON)."""
+        return [
+            nic_to_arm(self._scenario, vm, index)
+            for vm in self._scenario.vms.values()
+            if same(vm.subscription, subscription)
+            for index in range(len(vm.nics))
+        ]
+
+    def list_vnets(self, subscription: str) -> list[dict[str, Any]]:
+        """Every VNet of the subscription with its subnets (Microsoft.Network/virtualNetworks JSON)."""
+        return [
+            vnet_to_arm(self._scenario, vnet)
+            for vnet in self._scenario.vnets.values()
+            if same(vnet.subscription, subscription)
+        ]
 
     def connectivity_check(self, subscription: str, watcher_region: str, body: Any) -> dict[str, Any]:
         return connectivity_check(self._scenario, subscription, watcher_region, body)
