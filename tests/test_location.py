@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.location import UnsafeLocation, check_location
+from shared.location import UnsafeLocation, check_location, check_next_link, parse_list_path
 
 ARM = "https://management.azure.com"
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -69,3 +71,63 @@ def test_local_arm_endpoint_pins_the_port() -> None:
 def test_arbitrary_text_is_refused_without_crashing(text: str) -> None:
     with pytest.raises(UnsafeLocation):
         check_location(text, arm_endpoint=ARM, subscription=SUB)
+
+
+# ---- a list page's nextLink --------------------------------------------------------------------
+
+NICS = f"/subscriptions/{SUB}/providers/Microsoft.Network/networkInterfaces"
+NEXT = f"https://management.azure.com{NICS}?api-version=2024-05-01&$skiptoken=eyJvZmZzZXQiOiAyfQ"
+
+
+@pytest.mark.parametrize(("link", "list_path"), [
+    (NEXT, NICS),
+    (NEXT.replace("/providers/Microsoft.Network/networkInterfaces", "/providers/microsoft.network/NETWORKINTERFACES"),
+     NICS),
+    (NEXT.replace("management.azure.com", "Management.Azure.com:443"), NICS),
+    (NEXT.split("?")[0], NICS),  # no api-version: not a safety matter
+    (NEXT.replace(NICS, NICS.replace("/providers/", "/resourceGroups/Contoso_RG-1.(x)/providers/")),
+     NICS.replace("/providers/", "/resourceGroups/contoso_rg-1.(X)/providers/")),
+])
+def test_next_link_of_the_same_list_is_accepted(link: str, list_path: str) -> None:
+    assert check_next_link(link, arm_endpoint=ARM, list_path=list_path) == link
+
+
+@pytest.mark.parametrize(("link", "reason"), [
+    ("", "nextLink is missing"),
+    (NEXT.replace("https://", "http://"), "nextLink scheme is 'http'"),
+    (NEXT.replace("management.azure.com", "management.azure.com.evil.tld"), "nextLink host"),
+    (NEXT.replace("management.azure.com", "management.azure.com:8443"), "nextLink port 8443"),
+    (NEXT.replace("management.azure.com", "token@management.azure.com"), "userinfo"),
+    (NEXT + "#f", "fragment"),
+    (NEXT.replace(SUB, "11111111-1111-1111-1111-111111111111"), "subscription 11111111"),
+    (NEXT.replace("networkInterfaces", "virtualNetworks"), "resource type Microsoft.Network/virtualNetworks"),
+    (NEXT.replace("Microsoft.Network", "Microsoft.Compute"), "resource type Microsoft.Compute/networkInterfaces"),
+    (NEXT.replace("/providers/", "/resourceGroups/rg/providers/"), "resource group 'rg'"),
+    (NEXT.replace("/networkInterfaces", "/networkInterfaces/nic1"), "path is not a list"),
+    (NEXT.replace("/providers/", "/providers/../providers/"), "path is not a list"),
+    (NEXT.replace("/providers/", "/resourceGroups/%2e%2e/providers/"), "path is not a list"),
+    (NEXT.replace(SUB, "not-a-subscription"), "path is not a list"),
+    (NEXT + "&x=" + "a" * 5000, "characters long"),
+    (NEXT.replace("$skiptoken", "$skip token"), "whitespace"),
+])
+def test_next_link_refused_with_a_reason(link: str, reason: str) -> None:
+    with pytest.raises(UnsafeLocation, match=re.escape(reason)):
+        check_next_link(link, arm_endpoint=ARM, list_path=NICS)
+
+
+def test_a_resource_group_list_stays_in_its_resource_group() -> None:
+    group = NICS.replace("/providers/", "/resourceGroups/rg1/providers/")
+    with pytest.raises(UnsafeLocation, match="resource group None is not the list's 'rg1'"):
+        check_next_link(NEXT, arm_endpoint=ARM, list_path=group)
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_next_links_are_refused_without_crashing(text: str) -> None:
+    with pytest.raises(UnsafeLocation):
+        check_next_link(text, arm_endpoint=ARM, list_path=NICS)
+
+
+@pytest.mark.parametrize("path", ["", "/", NICS + "/", f"/subscriptions/{SUB}/providers/x", NICS + "/nic1"])
+def test_list_paths_have_one_shape(path: str) -> None:
+    with pytest.raises(ValueError, match="not a list path"):
+        parse_list_path(path)
