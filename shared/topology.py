@@ -617,8 +617,9 @@ class TopologyStore:
 
     container: ContainerClient
     blob_name: str = BLOB_NAME
-    _cached: tuple[str, Topology] | None = None  # (etag, parsed), swapped as one value
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # (etag, parsed), swapped as one value: concurrent invocations of one worker share the store
+    _cached: tuple[str, Topology] | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TopologyStore:
