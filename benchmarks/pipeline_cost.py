@@ -31,20 +31,17 @@ def _median(values: list[float]) -> str:
 
 
 def nwcheck_run(emu, azurite, checks: int) -> float:  # type: ignore[no-untyped-def]
-    from azure.storage.blob import BlobServiceClient
     from azure.storage.queue import QueueClient
 
     import function_app
+    from emulator.app_resources import provision
     from emulator.functions_host import LocalHost
     from shared import runtime
 
     suffix = uuid.uuid4().hex[:8]
-    names = {k: f"bench-{k}-{suffix}" for k in ("requests", "polls", "results")}
-    os.environ.update({f"{k.upper()}_QUEUE": v for k, v in names.items()})
-    os.environ["CHECKS_CONTAINER"] = f"bench-checks-{suffix}"
-    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"bench-checks-{suffix}")
-    for name in names.values():
-        QueueClient.from_connection_string(azurite.connection_string, name).create_queue()
+    settings = provision(azurite.connection_string, f"bench{suffix}")
+    os.environ.update(settings)
+    names = {k: settings[f"{k.upper()}_QUEUE"] for k in ("requests", "polls", "results")}
     runtime.pipeline.cache_clear()
     host = LocalHost(function_app.app)
     requests = QueueClient.from_connection_string(azurite.connection_string, names["requests"])

@@ -10,7 +10,10 @@ From the app's own function metadata (``app.get_functions()``: trigger types, qu
 - deletes the message on success; on failure makes it visible again after ``visibilityTimeout``,
   or moves it to ``<queue>-poison`` once ``dequeue_count >= maxDequeueCount`` (and skips a message
   already past it without running it), as the Storage Queues extension does;
-- runs timer functions when told to (``tick``), and performs their queue output bindings.
+- runs timer functions when told to (``tick``), and performs their queue output bindings;
+- answers HTTP triggers at ``/api/<route>`` (route templates such as ``items/{id}``, the declared
+  methods), with the host's key check for ``authLevel`` function/admin (``x-functions-key`` header
+  or ``code`` query parameter), in process (``http``) or on a local port (``serve_http``).
 
 Every invocation's wall time is recorded per function, for the benchmarks.
 """
@@ -21,11 +24,15 @@ import base64
 import json
 import os
 import re
+import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 from azure.core.exceptions import ResourceExistsError
@@ -73,6 +80,29 @@ class Invocation:
     ok: bool
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _route_pattern(route: str) -> re.Pattern[str]:
+    """``investigations/{id}`` → a regex with a named group per parameter (``{id:int}`` and ``{id?}`` too)."""
+    parts = re.split(r"(\{[^}]+\})", route.strip("/"))
+    regex = ""
+    for part in parts:
+        if part.startswith("{"):
+            name = part[1:-1].split(":")[0].rstrip("?")
+            regex += f"(?P<{name}>[^/]+)"
+        else:
+            regex += re.escape(part)
+    return re.compile(f"^/api/{regex}/?$", re.IGNORECASE)
+
+
 @dataclass
 class LocalHost:
     app: func.FunctionApp
@@ -81,6 +111,9 @@ class LocalHost:
     lease_s: int = 60  # the host leases for 10 minutes; shorter here so crash tests recover quickly
     retry_visibility_s: int | None = None  # None: host.json's visibilityTimeout
     invocations: list[Invocation] = field(default_factory=list)
+    # The keys the host would keep in its secrets store: function keys, and the master key.
+    function_keys: dict[str, str] = field(default_factory=lambda: {"default": secrets.token_urlsafe(32)})
+    master_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def __post_init__(self) -> None:
         queues = json.loads(self.host_json.read_text()).get("extensions", {}).get("queues", {})
@@ -179,6 +212,70 @@ class LocalHost:
             else:
                 queue.update_message(message, visibility_timeout=self.retry_visibility_s or 0)
         return handled
+
+    # ---- HTTP triggers ---------------------------------------------------------------------
+    def http(self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> HttpAnswer:
+        """One request, as the host would route it: 404 for no route, 405 for a method not declared,
+        401 without a valid key where the function's authLevel asks for one."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        matched_route = False
+        for name in self.functions:
+            trigger = self._trigger(name)
+            if trigger["type"] != "httpTrigger":
+                continue
+            match = _route_pattern(trigger.get("route") or name).match(parts.path)
+            if match is None:
+                continue
+            matched_route = True
+            if method.upper() not in [m.upper() for m in trigger.get("methods") or ("GET", "POST")]:
+                continue
+            level = str(trigger.get("authLevel", "FUNCTION")).upper()
+            key = lowered.get("x-functions-key") or query.get("code")
+            allowed = {self.master_key} | (set(self.function_keys.values()) if level == "FUNCTION" else set())
+            if level != "ANONYMOUS" and key not in allowed:
+                return HttpAnswer(401, {}, b"")
+            request = func.HttpRequest(method.upper(), url, headers=dict(headers or {}), params=query,
+                                       route_params=match.groupdict(), body=body)
+            started = time.perf_counter()
+            try:
+                response = self.functions[name][1](**{trigger["name"]: request})
+                ok = True
+            except Exception:  # the host answers 500 for an unhandled exception
+                response, ok = func.HttpResponse(status_code=500), False
+            self.invocations.append(Invocation(name, time.perf_counter() - started, ok))
+            answer_headers = dict(response.headers)
+            if response.mimetype:
+                answer_headers.setdefault("Content-Type", response.mimetype)
+            return HttpAnswer(response.status_code, answer_headers, response.get_body() or b"")
+        return HttpAnswer(405 if matched_route else 404, {}, b"")
+
+    def serve_http(self) -> tuple[str, ThreadingHTTPServer]:
+        """Serve the HTTP triggers on 127.0.0.1 (a free port); returns the base URL and the server
+        (``shutdown()`` it). Requests run on the server's threads, alongside ``pump``."""
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                answer = host.http(self.command, self.path, dict(self.headers.items()), body)
+                self.send_response(answer.status)
+                for key, value in answer.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}", server
 
     @staticmethod
     def _poison(queue: QueueClient, poison: QueueClient, message: Any) -> None:

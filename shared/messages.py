@@ -10,6 +10,8 @@ else happens; a message that fails gets ``BadMessage`` naming the field, and nev
      "checkId": "s-20261122T1000Z-…",  optional; stable across redeliveries (default: the queue message id)
      "trigger": "schedule",            schedule | queue | alert (default: queue)
      "correlationId": "…",             optional: an alert id, a producer's request id
+     "priority": "normal",             normal | high: high goes on the urgent queue (URGENT_QUEUE),
+                                       which the app drains apart from the sweep's backlog
      "scheduled": "2026-11-22T10:00:00.000Z",   optional: when the check was due
      "replyTo": "my-results"}          optional: a queue that also receives the result
 """
@@ -27,8 +29,9 @@ from shared.targets import Target
 
 VERSION = 1
 TRIGGERS = ("schedule", "queue", "alert")
+PRIORITIES = ("normal", "high")
 MAX_BYTES = 49_152  # what a queue message holds before base64
-_KEYS = ("version", "target", "inline", "checkId", "trigger", "correlationId", "scheduled", "replyTo")
+_KEYS = ("version", "target", "inline", "checkId", "trigger", "correlationId", "scheduled", "replyTo", "priority")
 _CHECK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _CORRELATION_ID = re.compile(r"[\x21-\x7e]{1,256}")  # printable ASCII, no spaces: it lands in logs and KQL
 _QUEUE_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]")  # ≤ 56 chars leaves room for -poison
@@ -47,11 +50,14 @@ class CheckRequest:
     correlation_id: str | None
     scheduled: str | None
     reply_to: str | None
+    priority: str = "normal"
 
     def to_message(self) -> dict[str, Any]:
         if self.inline is not None:
             raise ValueError("an inline request is sent as the producer wrote it; keep the original message")
         message: dict[str, Any] = {"version": VERSION, "target": self.target_name, "trigger": self.trigger}
+        if self.priority != "normal":
+            message["priority"] = self.priority
         for key, value in (("checkId", self.check_id), ("correlationId", self.correlation_id),
                            ("scheduled", self.scheduled), ("replyTo", self.reply_to)):
             if value is not None:
@@ -99,6 +105,9 @@ def parse_request(body: str | bytes) -> CheckRequest:
     trigger = data.get("trigger", "queue")
     if trigger not in TRIGGERS:
         raise BadMessage(f"trigger: must be one of {list(TRIGGERS)} (got {json.dumps(trigger)[:80]})")
+    priority = data.get("priority", "normal")
+    if priority not in PRIORITIES:
+        raise BadMessage(f"priority: must be one of {list(PRIORITIES)} (got {json.dumps(priority)[:80]})")
     scheduled = _optional(data, "scheduled", re.compile(r".{1,40}"), "an ISO-8601 UTC time")
     if scheduled is not None:
         try:
@@ -113,4 +122,5 @@ def parse_request(body: str | bytes) -> CheckRequest:
         correlation_id=_optional(data, "correlationId", _CORRELATION_ID, "1-256 printable ASCII characters"),
         scheduled=scheduled,
         reply_to=_optional(data, "replyTo", _QUEUE_NAME, "a queue name (3-56 of a-z, 0-9, single hyphens)"),
+        priority=str(priority),
     )

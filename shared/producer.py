@@ -4,6 +4,9 @@
     queue = requests_queue("https://<account>.queue.core.windows.net", "nwcheck-requests", DefaultAzureCredential())
     send_request(queue, build_request(target="app-to-db-port80", correlation_id="deploy-1234"))
 
+High-priority requests (``priority="high"``) go to the urgent queue (``nwcheck-urgent`` by default),
+which the app drains apart from the sweep's backlog: ``requests_queue(url, queue_for(request), ...)``.
+
 The message is validated exactly as the app will validate it, and base64-encoded once, as the
 queue trigger expects. The producer needs only "Storage Queue Data Message Sender" on that queue.
 """
@@ -23,9 +26,11 @@ from shared.messages import VERSION, parse_request
 
 def build_request(target: str | None = None, inline: Mapping[str, Any] | None = None, *,
                   check_id: str | None = None, trigger: str = "queue", correlation_id: str | None = None,
-                  reply_to: str | None = None) -> dict[str, Any]:
+                  reply_to: str | None = None, priority: str = "normal") -> dict[str, Any]:
     """A request for a stored target (by name) or an inline definition; BadMessage if invalid."""
     request: dict[str, Any] = {"version": VERSION, "trigger": trigger}
+    if priority != "normal":
+        request["priority"] = priority
     for key, value in (("target", target), ("inline", inline), ("checkId", check_id),
                        ("correlationId", correlation_id), ("replyTo", reply_to)):
         if value is not None:
@@ -33,6 +38,11 @@ def build_request(target: str | None = None, inline: Mapping[str, Any] | None = 
     parse_request(storage.encode_message(request))  # raises BadMessage naming what is wrong
     copy: dict[str, Any] = json.loads(json.dumps(request))  # a plain JSON copy
     return copy
+
+
+def queue_for(request: Mapping[str, Any], requests: str = "nwcheck-requests", urgent: str = "nwcheck-urgent") -> str:
+    """The queue a request belongs on: the urgent one for priority high."""
+    return urgent if request.get("priority") == "high" else requests
 
 
 def requests_queue(account_url_or_connection_string: str, queue_name: str,

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.data.tables import TableClient
 from azure.identity import DefaultAzureCredential
@@ -34,6 +34,10 @@ from shared.rows import table
 from shared.sweep import due_requests
 from shared.target_source import TargetSource
 
+if TYPE_CHECKING:
+    from shared.investigations.service import Answer, Investigations
+    from shared.topology import TopologyStore
+
 log = logging.getLogger("nwcheck")
 CONNECTION = "NwcheckStorage"  # the app setting (prefix) of the app's own storage account
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
@@ -44,7 +48,7 @@ def setting(name: str, default: str) -> str:
 
 
 def queue_name(kind: str) -> str:
-    """requests | polls | results → the queue's name from its app setting."""
+    """requests | urgent | polls | results | alerts → the queue's name from its app setting."""
     return setting(f"{kind.upper()}_QUEUE", f"nwcheck-{kind}")
 
 
@@ -67,6 +71,18 @@ def _claims() -> CheckClaims:
     return CheckClaims(container)
 
 
+def _table(setting_name: str, default: str) -> TableClient:
+    target, credential = storage.service_endpoint(CONNECTION, "table")
+    name = setting(setting_name, default)
+    return (TableClient.from_connection_string(target, name) if credential is None
+            else TableClient(endpoint=target, table_name=name, credential=credential))
+
+
+def _allowed_subscriptions() -> frozenset[str] | None:
+    allowed = setting("ALLOWED_SUBSCRIPTIONS", "").replace(",", " ").split()
+    return frozenset(s.lower() for s in allowed) if allowed else None
+
+
 @cache
 def pipeline() -> Pipeline:
     arm = ArmClient(setting("ARM_ENDPOINT", "https://management.azure.com"), DefaultAzureCredential(),
@@ -74,9 +90,7 @@ def pipeline() -> Pipeline:
     limits = Limits(deadline_s=int(setting("CHECK_DEADLINE_S", "900")), max_polls=int(setting("MAX_POLLS", "120")),
                     max_attempts=int(setting("MAX_ATTEMPTS", "8")),
                     backoff_base_s=int(setting("BACKOFF_BASE_S", "2")))
-    allowed = setting("ALLOWED_SUBSCRIPTIONS", "").replace(",", " ").split()
-    return Pipeline(arm, targets(), limits=limits, claims=_claims(),
-                    allowed_subscriptions=frozenset(allowed) if allowed else None)
+    return Pipeline(arm, targets(), limits=limits, claims=_claims(), allowed_subscriptions=_allowed_subscriptions())
 
 
 CATCH_UP_MINUTES = 5
@@ -84,7 +98,8 @@ CATCH_UP_MINUTES = 5
 
 def reset() -> None:
     """Forget the process-wide clients, so the next call reads the settings again (tests, tools)."""
-    for cached in (targets, pipeline, alert_store, alert_recorder, alert_senders, results_drain):
+    for cached in (targets, pipeline, alert_store, alert_recorder, alert_senders, results_drain, investigations,
+                   topology_store):
         cached.cache_clear()
 
 
@@ -102,11 +117,7 @@ def sweep(now: dt.datetime, past_due: bool = False) -> list[str]:
 
 @cache
 def alert_store() -> AlertStore:
-    target, credential = storage.service_endpoint(CONNECTION, "table")
-    name = setting("ALERTS_TABLE", "nwcheckalerts")
-    table_client = (TableClient.from_connection_string(target, name) if credential is None
-                    else TableClient(endpoint=target, table_name=name, credential=credential))
-    store = AlertStore(table_client)
+    store = AlertStore(_table("ALERTS_TABLE", "nwcheckalerts"))
     store.ensure_table()
     return store
 
@@ -151,7 +162,12 @@ def results_drain() -> ResultsDrain:
     return ResultsDrain(storage.queue_client(CONNECTION, results),
                         storage.queue_client(CONNECTION, f"{results}-poison"), client,
                         setting("LOGS_DCR_IMMUTABLE_ID", ""), table("checks")["stream"],
-                        max_dequeue=max_dequeue_count(), on_ingested=alert_on)
+                        max_dequeue=max_dequeue_count(), on_ingested=_on_ingested)
+
+
+def _on_ingested(results: Sequence[CheckResult]) -> None:
+    alert_on(results)
+    investigations().keep(results)
 
 
 def ingest(rounds: int = 4) -> DrainReport:
@@ -166,6 +182,7 @@ def ingest(rounds: int = 4) -> DrainReport:
             break
     if total.received:
         log.info("ingest: %s", total)
+    investigations().complete_open(investigation_recorder)
     # New events, and any that a failed delivery left waiting.
     delivery = alert_store().deliver(alert_senders(), recorders=[alert_recorder()])
     if delivery.failed:
@@ -193,8 +210,7 @@ def _deliver(outcome: Outcome, body: bytes, source: str) -> None:
         log.error("poison message on %s: %s", source, outcome.poison)
 
 
-def _handle(body: bytes, message_id: str, dequeue_count: int, *, is_step: bool) -> None:
-    source = queue_name("polls" if is_step else "requests")
+def _handle(body: bytes, message_id: str, dequeue_count: int, *, is_step: bool, source: str) -> None:
     try:
         outcome = pipeline().advance(body) if is_step else pipeline().accept(body, message_id)
     except Exception as exc:
@@ -207,9 +223,58 @@ def _handle(body: bytes, message_id: str, dequeue_count: int, *, is_step: bool) 
     _deliver(outcome, body, source)
 
 
-def handle_request(body: bytes, message_id: str, dequeue_count: int) -> None:
-    _handle(body, message_id, dequeue_count, is_step=False)
+def handle_request(body: bytes, message_id: str, dequeue_count: int, *, urgent: bool = False) -> None:
+    """A check request from the requests queue, or the urgent one (the same contract)."""
+    _handle(body, message_id, dequeue_count, is_step=False, source=queue_name("urgent" if urgent else "requests"))
 
 
 def handle_step(body: bytes, message_id: str, dequeue_count: int) -> None:
-    _handle(body, message_id, dequeue_count, is_step=True)
+    _handle(body, message_id, dequeue_count, is_step=True, source=queue_name("polls"))
+
+
+# ---- investigations ---------------------------------------------------------------------------
+
+@cache
+def topology_store() -> TopologyStore:
+    from shared.topology import TopologyStore
+
+    return TopologyStore.from_env()
+
+
+def refresh_topology() -> None:
+    """The ``topology`` timer: list the NICs and virtual networks of every subscription the targets
+    live in, and store the inventory the investigations webhook matches alerts with."""
+    from shared.topology import refresh, target_subscriptions
+
+    refresh(pipeline().arm, target_subscriptions(targets()().targets), topology_store())
+
+
+@cache
+def investigations() -> Investigations:
+    # Imported here: only the HTTP functions and ingest need it, and a cold start pays for imports.
+    from shared.investigations.service import Investigations
+    from shared.investigations.store import InvestigationStore
+
+    store = InvestigationStore(_table("INVESTIGATIONS_TABLE", "nwcheckinvestigations"))
+    store.ensure_table()
+    urgent = storage.queue_client(CONNECTION, queue_name("urgent"))
+    # Long enough for every check of the bundle to reach its own deadline and be ingested.
+    deadline = int(setting("CHECK_DEADLINE_S", "900")) * 2
+    return Investigations(targets=targets(), topology=topology_store().load, store=store,
+                          enqueue=lambda message: storage.send(urgent, message), deadline_s=deadline,
+                          max_targets=int(setting("INVESTIGATION_MAX_TARGETS", "20")),
+                          allowed_subscriptions=_allowed_subscriptions())
+
+
+def investigation_recorder(row: dict[str, Any]) -> None:
+    """A completed investigation's summary into Log Analytics (raises on failure: retried next run)."""
+    drain = results_drain()
+    drain.client.upload(drain.rule_id, table("investigations")["stream"], [row])
+
+
+def investigate(body: bytes, content_type: str | None, content_length: str | None) -> Answer:
+    return investigations().accept(body, content_type, content_length)
+
+
+def investigation(investigation_id: str) -> Answer:
+    return investigations().describe(investigation_id)

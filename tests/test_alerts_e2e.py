@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 
 import function_app
+from emulator.app_resources import provision
 from emulator.azurite import Azurite
 from emulator.functions_host import LocalHost
 from emulator.stack import Emulator
@@ -45,15 +45,9 @@ def stack(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.M
     targets = tmp_path / "targets.yaml"
     targets.write_text(re.sub(r"interval: \w+", "interval: 1m", (ROOT / "targets.sample.yaml").read_text()) + EXTRA)
     suffix = uuid.uuid4().hex[:8]
-    env = {"NwcheckStorage": azurite.connection_string, "TARGETS_PATH": str(targets),
-           "CHECKS_CONTAINER": f"checks-{suffix}", "ALERTS_TABLE": f"alerts{suffix}"}
-    for kind in ("requests", "polls", "results", "alerts"):
-        env[f"{kind.upper()}_QUEUE"] = f"{kind}-{suffix}"
+    env = provision(azurite.connection_string, suffix) | {"TARGETS_PATH": str(targets)}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
-    for kind in ("requests", "polls", "results", "alerts"):
-        raw_queue(azurite, f"{kind}-{suffix}")
     emu.arm.lro.operation_seconds = 0.2
     runtime.reset()
     yield {"host": LocalHost(function_app.app, retry_visibility_s=0), "azurite": azurite, "suffix": suffix}

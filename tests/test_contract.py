@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from emulator.azurite import Azurite
 from emulator.stack import Emulator
 from shared.messages import BadMessage, parse_request
-from shared.producer import build_request, requests_queue, send_request
+from shared.producer import build_request, queue_for, requests_queue, send_request
 from tests.test_messages import BAD, INLINE, MAX_BYTES
 from tests.test_pipeline import SAMPLE, _pipeline
 
@@ -32,7 +32,7 @@ def _validator() -> Draft202012Validator:
 GOOD: list[dict[str, Any]] = [
     {"version": 1, "target": "app-to-bing"},
     {"version": 1, "inline": INLINE, "checkId": "a:b.c-d", "trigger": "alert", "correlationId": "x/y",
-     "scheduled": "2026-11-22T10:00:00.000Z", "replyTo": "team-results"},
+     "scheduled": "2026-11-22T10:00:00.000Z", "replyTo": "team-results", "priority": "high"},
 ]
 
 
@@ -76,3 +76,10 @@ def test_inline_targets_are_limited_to_allowed_subscriptions(emu: Emulator) -> N
     # stored targets are the operator's own: not limited
     pipeline.allowed_subscriptions = frozenset()
     assert pipeline.accept(json.dumps(build_request(target="app-to-bing")), "m3").step is not None
+
+
+def test_high_priority_requests_belong_on_the_urgent_queue() -> None:
+    assert queue_for(build_request(target="app-to-bing", priority="high")) == "nwcheck-urgent"
+    assert queue_for(build_request(target="app-to-bing"), requests="mine") == "mine"
+    with pytest.raises(BadMessage, match="priority"):
+        build_request(target="app-to-bing", priority="asap")

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 import function_app
+from emulator.app_resources import provision
 from emulator.azurite import Azurite
 from emulator.functions_host import LocalHost
 from emulator.httpserver import Reply, Request, RunningServer
@@ -37,19 +37,15 @@ class _Recorder:
 @pytest.fixture
 def stack(emu: Emulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     suffix = uuid.uuid4().hex[:8]
-    env = {"NwcheckStorage": azurite.connection_string, "TARGETS_PATH": str(ROOT / "targets.sample.yaml"),
-           "CHECKS_CONTAINER": f"checks-{suffix}", "MAX_ATTEMPTS": "3", "BACKOFF_BASE_S": "1", "MAX_POLLS": "3"}
-    for kind in ("requests", "polls", "results"):
-        env[f"{kind.upper()}_QUEUE"] = f"{kind}-{suffix}"
+    env = provision(azurite.connection_string, suffix) | {
+        "TARGETS_PATH": str(ROOT / "targets.sample.yaml"), "MAX_ATTEMPTS": "3", "BACKOFF_BASE_S": "1", "MAX_POLLS": "3"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
     queues = {}
-    for name in (f"requests-{suffix}", f"polls-{suffix}", f"results-{suffix}", f"requests-{suffix}-poison",
-                 f"polls-{suffix}-poison"):
-        queues[name.split("-")[0] + ("-poison" if name.endswith("poison") else "")] = client = \
-            QueueClient.from_connection_string(azurite.connection_string, name)
-        client.create_queue()
+    for kind in ("requests", "polls", "results"):
+        name = env[f"{kind.upper()}_QUEUE"]
+        queues[kind] = QueueClient.from_connection_string(azurite.connection_string, name)
+        queues[f"{kind}-poison"] = QueueClient.from_connection_string(azurite.connection_string, f"{name}-poison")
     emu.arm.lro.operation_seconds, emu.arm.lro.retry_after_s = 0.3, 1
     runtime.reset()
     yield {"host": LocalHost(function_app.app, retry_visibility_s=0), "queues": queues}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 import function_app
+from emulator.app_resources import provision
 from emulator.azurite import Azurite
 from emulator.functions_host import registered_functions
 from emulator.stack import Emulator
@@ -26,14 +26,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_bindings_are_what_the_host_needs() -> None:
     functions = {f.get_function_name(): json.loads(f.get_function_json())
                  for f in registered_functions(function_app.app)}
-    assert set(functions) == {"sweep", "check_requests", "check_steps", "ingest"}
+    assert set(functions) == {"sweep", "check_requests", "check_urgent_requests", "check_steps", "ingest", "topology",
+                              "investigate", "investigation"}
+    topology = functions["topology"]["bindings"][0]
+    assert (topology["schedule"], topology.get("runOnStartup")) == ("%TOPOLOGY_SCHEDULE%", False)
+    for name, route, method in (("investigate", "investigations", "POST"),
+                                ("investigation", "investigations/{id}", "GET")):
+        trigger = functions[name]["bindings"][0]
+        assert (trigger["type"], trigger["route"], trigger["methods"], trigger["authLevel"]) == (
+            "httpTrigger", route, [method], "FUNCTION")
     [ingest] = functions["ingest"]["bindings"]
     assert (ingest["type"], ingest["schedule"]) == ("timerTrigger", "%INGEST_SCHEDULE%")
     sweep = {b["type"]: b for b in functions["sweep"]["bindings"]}
     assert sweep["timerTrigger"]["schedule"] == "%TIMER_SCHEDULE%"
     assert sweep["timerTrigger"].get("runOnStartup") is False
     assert (sweep["queue"]["queueName"], sweep["queue"]["direction"]) == ("%REQUESTS_QUEUE%", "OUT")
-    for name, queue in (("check_requests", "%REQUESTS_QUEUE%"), ("check_steps", "%POLLS_QUEUE%")):
+    for name, queue in (("check_requests", "%REQUESTS_QUEUE%"), ("check_urgent_requests", "%URGENT_QUEUE%"),
+                        ("check_steps", "%POLLS_QUEUE%")):
         [trigger] = functions[name]["bindings"]
         assert (trigger["type"], trigger["queueName"], trigger["connection"]) == ("queueTrigger", queue,
                                                                                   "NwcheckStorage")
@@ -42,21 +51,17 @@ def test_bindings_are_what_the_host_needs() -> None:
 @pytest.fixture
 def app_env(emu: Emulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, QueueClient]]:
     suffix = uuid.uuid4().hex[:8]
-    monkeypatch.setenv("NwcheckStorage", azurite.connection_string)
-    monkeypatch.setenv("TARGETS_PATH", str(ROOT / "targets.sample.yaml"))
+    env = provision(azurite.connection_string, suffix) | {"TARGETS_PATH": str(ROOT / "targets.sample.yaml")}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     queues = {}
     for kind in ("requests", "polls", "results"):
-        monkeypatch.setenv(f"{kind.upper()}_QUEUE", f"{kind}-{suffix}")
+        name = env[f"{kind.upper()}_QUEUE"]
         queues[kind] = QueueClient.from_connection_string(
-            azurite.connection_string, f"{kind}-{suffix}", message_encode_policy=TextBase64EncodePolicy(),
+            azurite.connection_string, name, message_encode_policy=TextBase64EncodePolicy(),
             message_decode_policy=TextBase64DecodePolicy())
-        queues[kind].create_queue()
-        poison = QueueClient.from_connection_string(azurite.connection_string, f"{kind}-{suffix}-poison",
-                                                    message_decode_policy=TextBase64DecodePolicy())
-        poison.create_queue()
-        queues[f"{kind}-poison"] = poison
-    monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
-    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
+        queues[f"{kind}-poison"] = QueueClient.from_connection_string(
+            azurite.connection_string, f"{name}-poison", message_decode_policy=TextBase64DecodePolicy())
     runtime.reset()
     yield queues
     runtime.reset()

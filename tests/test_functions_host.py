@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
 import function_app
+from emulator.app_resources import provision
 from emulator.azurite import Azurite
 from emulator.functions_host import LocalHost, resolve
 from emulator.stack import Emulator
@@ -31,14 +31,10 @@ def host(emu: Emulator, azurite: Azurite, tmp_path: Path, monkeypatch: pytest.Mo
     targets = tmp_path / "targets.yaml"  # the sample, with every target due every minute
     targets.write_text(re.sub(r"interval: \w+", "interval: 1m", (ROOT / "targets.sample.yaml").read_text()))
     suffix = uuid.uuid4().hex[:8]
-    monkeypatch.setenv("NwcheckStorage", azurite.connection_string)
-    monkeypatch.setenv("TARGETS_PATH", str(targets))
-    monkeypatch.setenv("TIMER_SCHEDULE", "0 * * * * *")
-    for kind in ("requests", "polls", "results"):
-        monkeypatch.setenv(f"{kind.upper()}_QUEUE", f"{kind}-{suffix}")
-        raw_queue(azurite, f"{kind}-{suffix}")  # the app's queues exist, as infra/ creates them in Azure
-    monkeypatch.setenv("CHECKS_CONTAINER", f"checks-{suffix}")
-    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(f"checks-{suffix}")
+    env = provision(azurite.connection_string, suffix) | {"TARGETS_PATH": str(targets),
+                                                           "TIMER_SCHEDULE": "0 * * * * *"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     runtime.reset()
     yield LocalHost(function_app.app, retry_visibility_s=0)
     runtime.reset()

@@ -20,10 +20,10 @@ def test_stored_target_by_name_with_every_optional_field() -> None:
     request = parse_request(json.dumps({
         "version": 1, "target": "app-to-db-port80", "checkId": "s-20261122T1000Z-abc", "trigger": "schedule",
         "correlationId": "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/1",
-        "scheduled": "2026-11-22T10:00:00.000Z", "replyTo": "team-results"}))
+        "scheduled": "2026-11-22T10:00:00.000Z", "replyTo": "team-results", "priority": "high"}))
     assert request == CheckRequest("app-to-db-port80", None, "s-20261122T1000Z-abc", "schedule",
                                    "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/1",
-                                   "2026-11-22T10:00:00.000Z", "team-results")
+                                   "2026-11-22T10:00:00.000Z", "team-results", "high")
     assert parse_request(json.dumps(request.to_message())) == request
 
 
@@ -78,6 +78,8 @@ BAD: list[tuple[Any, str]] = [
     ({"version": 1, "target": "x", "replyTo": "ab"}, "replyTo"),
     ({"version": 1, "target": "x", "replyTo": "a" * 57}, "replyTo"),
     ({"version": 1, "target": "x", "replyTo": "https://evil.example/hook"}, "replyTo"),
+    ({"version": 1, "target": "x", "priority": "urgent"}, "priority: must be one of"),
+    ({"version": 1, "target": "x", "priority": 1}, "priority: must be one of"),
     ({"version": 1, "target": "x", "location": "https://management.azure.com/x"}, "unknown field(s) ['location']"),
     ({"version": 1, "target": "x", "Target": "y"}, "unknown field"),
     ({"version": 1, "target": "x", "pad": "y" * MAX_BYTES}, f"at most {MAX_BYTES}"),

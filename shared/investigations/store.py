@@ -1,0 +1,169 @@
+"""Investigations in Table storage: one partition per investigation.
+
+- ``RowKey = "investigation"``: the record the webhook wrote (``Record``), its ``Status``
+  (accepting → running → completed), and once completed the summary row and whether Log Analytics
+  has it (``Recorded``).
+- ``RowKey = "check-<check id>"``: the compact result of one of its checks, written when the result
+  is ingested (an upsert: a redelivered result changes nothing).
+
+Every write is idempotent or guarded by the entity's ETag, so the webhook's retries, concurrent
+``ingest`` runs and crashes between two steps neither lose an investigation nor complete it twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, UpdateMode
+
+from shared.investigations.summary import Planned, Record, compact, summarize
+from shared.results import CheckResult, format_utc, parse_utc
+
+RECORD = "investigation"
+CHECK = "check-"
+_MAX_PROPERTY = 30_000  # characters; a Table string property holds 32K UTF-16 units
+
+
+@dataclass(frozen=True)
+class Stored:
+    record: Record
+    status: str  # accepting | running | completed
+    deadline: str
+    etag: str
+    summary: dict[str, Any] | None = None
+    recorded: bool = False
+
+
+def investigation_of(check_id: str) -> str | None:
+    """``inv-<24 hex>-NN`` → ``inv-<24 hex>``: the investigation a check belongs to, if any."""
+    head, _, tail = check_id.rpartition("-")
+    return head if head.startswith("inv-") and len(head) == 28 and tail.isdigit() else None
+
+
+def _dump(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    if len(text) > _MAX_PROPERTY:
+        raise ValueError(f"investigation field is {len(text)} characters; at most {_MAX_PROPERTY} fit")
+    return text
+
+
+def _record_entity(record: Record, status: str, deadline: str) -> dict[str, Any]:
+    return {"PartitionKey": record.investigation_id, "RowKey": RECORD, "Status": status, "Deadline": deadline,
+            "Trigger": record.trigger, "AlertId": record.alert_id or "", "AlertRule": record.alert_rule or "",
+            "Severity": record.severity or "", "MonitorCondition": record.monitor_condition or "",
+            "AlertTargetIds": _dump(list(record.alert_target_ids)), "Targets": _dump(list(record.targets)),
+            "Checks": _dump([[p.check_id, p.target, p.role, p.kind] for p in record.checks]),
+            "Started": record.started, "Recorded": False}
+
+
+def _stored(entity: TableEntity) -> Stored:
+    try:
+        record = Record(
+            investigation_id=str(entity["PartitionKey"]), trigger=str(entity["Trigger"]),
+            alert_id=entity.get("AlertId") or None, alert_rule=entity.get("AlertRule") or None,
+            severity=entity.get("Severity") or None, monitor_condition=entity.get("MonitorCondition") or None,
+            alert_target_ids=tuple(json.loads(entity["AlertTargetIds"])), targets=tuple(json.loads(entity["Targets"])),
+            checks=tuple(Planned(*item) for item in json.loads(entity["Checks"])), started=str(entity["Started"]))
+        summary = json.loads(entity["Summary"]) if entity.get("Summary") else None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"investigation {entity.get('PartitionKey')!r} cannot be read: {exc}") from None
+    return Stored(record, str(entity["Status"]), str(entity["Deadline"]), str(entity.metadata["etag"]), summary,
+                  bool(entity.get("Recorded")))
+
+
+class InvestigationStore:
+    def __init__(self, table: TableClient) -> None:
+        self.table = table
+
+    def ensure_table(self) -> None:
+        try:
+            self.table.create_table()
+        except ResourceExistsError:
+            pass
+
+    def begin(self, record: Record, deadline: dt.datetime) -> tuple[Stored, bool]:
+        """Create the record (status accepting) unless it exists; the stored one, and whether it is new."""
+        try:
+            self.table.create_entity(_record_entity(record, "accepting", format_utc(deadline)))
+            created = True
+        except ResourceExistsError:
+            created = False
+        stored = self.read(record.investigation_id)
+        if stored is None:  # deleted in between: only an operator does that
+            raise ValueError(f"investigation {record.investigation_id} vanished while being created")
+        return stored, created
+
+    def read(self, investigation_id: str) -> Stored | None:
+        try:
+            return _stored(self.table.get_entity(investigation_id, RECORD))
+        except ResourceNotFoundError:
+            return None
+
+    def mark_running(self, stored: Stored) -> None:
+        """Its checks are all on the queue. Idempotent: a record past accepting is left alone."""
+        if stored.status == "accepting":
+            self._update(stored, {"Status": "running"})
+
+    def _update(self, stored: Stored, changes: Mapping[str, Any]) -> bool:
+        """Merge ``changes`` if the record is still as read; False if it changed meanwhile."""
+        entity = {"PartitionKey": stored.record.investigation_id, "RowKey": RECORD, **changes}
+        try:
+            self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=stored.etag,
+                                     match_condition=MatchConditions.IfNotModified)
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                return False
+            raise
+        return True
+
+    def results(self, investigation_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.table.query_entities("PartitionKey eq @p and RowKey gt @low and RowKey lt @high",
+                                         parameters={"p": investigation_id, "low": CHECK, "high": CHECK + "~"})
+        return {str(r["RowKey"])[len(CHECK):]: json.loads(r["Result"]) for r in rows}
+
+    def record_results(self, results: Iterable[CheckResult]) -> set[str]:
+        """Keep each result of an investigation's check; the investigations touched."""
+        touched: set[str] = set()
+        for result in results:
+            investigation = investigation_of(result.check_id)
+            if investigation is None:
+                continue
+            self.table.upsert_entity({"PartitionKey": investigation, "RowKey": CHECK + result.check_id,
+                                      "Result": _dump(compact(result))}, mode=UpdateMode.REPLACE)
+            touched.add(investigation)
+        return touched
+
+    def open_ids(self) -> list[str]:
+        """Investigations not finished: running, or completed but not yet in Log Analytics."""
+        rows = self.table.query_entities(
+            "RowKey eq @r and (Status eq 'running' or Status eq 'accepting' or Recorded eq false)",
+            parameters={"r": RECORD}, select=["PartitionKey"])
+        return [str(r["PartitionKey"]) for r in rows]
+
+    def complete(self, investigation_id: str, now: dt.datetime) -> Stored | None:
+        """Write the summary once every check has a result, or once the deadline passed; the stored
+        record when it is completed (by this call or an earlier one) and not yet recorded."""
+        stored = self.read(investigation_id)
+        if stored is None:
+            return None
+        if stored.status != "completed":
+            results = self.results(investigation_id)
+            done = all(p.check_id in results for p in stored.record.checks)
+            if stored.status == "accepting" or not (done or now >= parse_utc(stored.deadline)):
+                # accepting: the webhook has not finished enqueueing; its retry or the deadline settles it
+                if not (stored.status == "accepting" and now >= parse_utc(stored.deadline)):
+                    return None
+            summary = summarize(stored.record, results, now)
+            if not self._update(stored, {"Status": "completed", "Summary": _dump(summary), "Recorded": False}):
+                return None  # another run completed it first
+            stored = self.read(investigation_id)
+        return stored if stored is not None and not stored.recorded else None
+
+    def mark_recorded(self, stored: Stored) -> None:
+        self._update(stored, {"Recorded": True})
