@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
 from shared.cli import enqueue, replay, run, status, validate
-from shared.cli.common import EXIT_CODES, USAGE, CliError
+from shared.cli.common import EXIT_CODES, FAILED, USAGE, CliError
 
 COMMANDS = (run, enqueue, validate, replay, status)
 
@@ -49,3 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"nwcheck {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug, or a failure nobody foresaw: never exit 1, which says "a result differs"
+        traceback.print_exc()
+        print(f"nwcheck {args.command}: failed unexpectedly (the traceback above says where)", file=sys.stderr)
+        return FAILED

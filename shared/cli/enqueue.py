@@ -57,7 +57,8 @@ def split_queue_url(url: str) -> tuple[str, str]:
     """(account URL, queue name) of a queue URL; the account may sit in the path (Azurite, path-style)."""
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
-    if parts.scheme not in ("https", "http") or not parts.netloc or "/" not in path or parts.query:
+    if parts.scheme != "https" or not parts.netloc or "/" not in path or parts.query:
+        # https only: a token is never sent over plain http (the storage SDK refuses it too)
         raise CliError(f"--queue-url: expected https://ACCOUNT.queue.core.windows.net/QUEUE, got {url!r}")
     account_path, name = path.rsplit("/", 1)
     if not name:

@@ -102,6 +102,10 @@ def test_invalid_input_exits_2_names_the_problem_and_enqueues_nothing(cli: Cli, 
             "not allowed with argument",
         (): "one of the arguments --target --inline is required",
         ("--target", "app-to-bing", "--queue-url", "ftp://x/y"): "--queue-url: expected https://",
+        ("--target", "app-to-bing", "--queue-url", "http://127.0.0.1:1/devstoreaccount1/q"):
+            "--queue-url: expected https://",  # a token never goes over http
+        ("--target", "app-to-bing", "--queue-url", "https://a.queue.core.windows.net/q", "--queue", "q"):
+            "--queue-url names the queue already",
     }
     for args, message in cases.items():
         run = cli("enqueue", *args, "--queue", queue.queue_name) if "--queue-url" not in args else cli(

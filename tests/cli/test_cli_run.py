@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from emulator.seed_cases import SEED_CASES
 from emulator.stack import Emulator
-from tests.cli.conftest import CASES, SAMPLE, Cli, expected_lines
+from tests.cli.conftest import CASES, NWCHECK, SAMPLE, Cli, expected_lines
 
 SEED = {case.name: case.expected_status for case in SEED_CASES}
 EXPECT = {"app-to-db-port80": "Reachable", "app-to-13.107.21.200": "Reachable", "app-to-bing": "Reachable",
@@ -212,3 +215,22 @@ def test_one_check_at_a_time_with_parallel_1(cli: Cli, emu: Emulator) -> None:
     assert run.code == 0, run
     methods = [r.method for r in emu.arm_server.requests if r.method == "POST" or "/operationResults/" in r.target]
     assert methods == ["POST", "GET", "POST", "GET"]
+
+
+def test_ctrl_c_stops_a_run_at_once_with_130(cli: Cli, emu: Emulator) -> None:
+    emu.faults.add(service="arm", kind="never_complete", count=None)
+    process = subprocess.Popen([str(NWCHECK), "run", "--targets", str(SAMPLE), "--all"], env=cli.env,  # noqa: S603
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(polls(emu)) < 7 and time.monotonic() < deadline:  # every check started and waiting
+            time.sleep(0.1)
+        assert len(polls(emu)) >= 7
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, (out, err)
+    assert time.monotonic() - interrupted < 5  # not after the 300 s timeout, nor after one more Retry-After round
+    assert err == "nwcheck run: interrupted\n" and out == ""
