@@ -1,4 +1,4 @@
-"""`make demo` keeps working: the real functions, one sweep, one result per seed target."""
+"""`make demo` keeps working: the real functions, one sweep, one result per seed target, one investigation."""
 
 from __future__ import annotations
 
@@ -22,3 +22,8 @@ def test_demo_runs_the_real_functions_end_to_end() -> None:
         in done.stdout
     assert "NetworkWatcherAlert_CL (2 rows)" in done.stdout
     assert "defaultSecurityRules/DefaultInboundDenyAll" in done.stdout
+    # ... and an alert on Database0 through the investigations webhook, to its summary.
+    assert "202 in" in done.stdout and "checks of app-to-db-port80, app-nexthop-db" in done.stdout
+    assert ("Blocked: app-to-db-port80 is Unreachable (expected Reachable), at hop 10.1.3.4 by NSG rule "
+            "UserRule_Port80") in done.stdout
+    assert "NetworkWatcherInvestigation_CL: 1 row" in done.stdout
