@@ -234,3 +234,16 @@ def test_ctrl_c_stops_a_run_at_once_with_130(cli: Cli, emu: Emulator) -> None:
     assert process.returncode == 130, (out, err)
     assert time.monotonic() - interrupted < 5  # not after the 300 s timeout, nor after one more Retry-After round
     assert err == "nwcheck run: interrupted\n" and out == ""
+
+
+def test_a_check_with_no_time_left_to_start_is_a_timeout_that_reaches_no_endpoint(cli: Cli, emu: Emulator) -> None:
+    emu.faults.add(service="arm", kind="never_complete", operation="connectivityCheck", count=None)
+    # One at a time, in the list's order: app-to-bing takes the whole timeout, app-nexthop-db waits behind it.
+    run = cli("run", "--targets", str(SAMPLE), "app-nexthop-db", "app-to-bing", "--parallel", "1", "--timeout", "2",
+              "-o", "json")
+    assert run.code == 3, run
+    results = {r["target"]: r for r in json.loads(run.out)["results"]}
+    assert (results["app-to-bing"]["finding"]["status"], results["app-to-bing"]["polls"] > 0) == ("Timeout", True)
+    assert (results["app-nexthop-db"]["finding"]["status"], results["app-nexthop-db"]["polls"]) == ("Timeout", 0)
+    assert results["app-nexthop-db"]["network_watcher"] is None  # not even resolved
+    assert [p.rsplit("/", 1)[-1].split("?")[0] for p in posts(emu)] == ["connectivityCheck"]
