@@ -28,6 +28,7 @@ from shared.results import CheckResult, format_utc, parse_utc
 RECORD = "investigation"
 CHECK = "check-"
 _MAX_PROPERTY = 30_000  # characters; a Table string property holds 32K UTF-16 units
+RECORD_CLAIM_S = 120  # a run that claimed to record a summary and has not done it after this died
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Stored:
     etag: str
     summary: dict[str, Any] | None = None
     recorded: bool = False
+    recording: str | None = None  # since when a run has claimed to record the summary
 
 
 def investigation_of(check_id: str) -> str | None:
@@ -74,7 +76,7 @@ def _stored(entity: TableEntity) -> Stored:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"investigation {entity.get('PartitionKey')!r} cannot be read: {exc}") from None
     return Stored(record, str(entity["Status"]), str(entity["Deadline"]), str(entity.metadata["etag"]), summary,
-                  bool(entity.get("Recorded")))
+                  bool(entity.get("Recorded")), entity.get("RecordingSince") or None)
 
 
 class InvestigationStore:
@@ -147,23 +149,33 @@ class InvestigationStore:
         return [str(r["PartitionKey"]) for r in rows]
 
     def complete(self, investigation_id: str, now: dt.datetime) -> Stored | None:
-        """Write the summary once every check has a result, or once the deadline passed; the stored
-        record when it is completed (by this call or an earlier one) and not yet recorded."""
+        """Write the summary once every check has a result, or once the deadline passed. Returns the
+        record when this caller should now send the summary to Log Analytics: it is completed, not
+        yet recorded, and this caller won the claim to record it (a claim older than
+        ``RECORD_CLAIM_S`` is taken over: its holder died before marking it recorded)."""
         stored = self.read(investigation_id)
-        if stored is None:
+        if stored is None or stored.recorded:
             return None
         if stored.status != "completed":
             results = self.results(investigation_id)
             done = all(p.check_id in results for p in stored.record.checks)
-            if stored.status == "accepting" or not (done or now >= parse_utc(stored.deadline)):
-                # accepting: the webhook has not finished enqueueing; its retry or the deadline settles it
-                if not (stored.status == "accepting" and now >= parse_utc(stored.deadline)):
-                    return None
+            late = now >= parse_utc(stored.deadline)
+            # accepting: the webhook has not finished enqueueing; its retry or the deadline settles it
+            if not late and (stored.status == "accepting" or not done):
+                return None
             summary = summarize(stored.record, results, now)
             if not self._update(stored, {"Status": "completed", "Summary": _dump(summary), "Recorded": False}):
-                return None  # another run completed it first
+                return None  # another run completed it first; it records it too
             stored = self.read(investigation_id)
-        return stored if stored is not None and not stored.recorded else None
+            if stored is None:
+                return None
+        claimed = stored.recording
+        if claimed and now - parse_utc(claimed) < dt.timedelta(seconds=RECORD_CLAIM_S):
+            return None
+        if not self._update(stored, {"RecordingSince": format_utc(now)}):
+            return None
+        return stored
 
     def mark_recorded(self, stored: Stored) -> None:
-        self._update(stored, {"Recorded": True})
+        entity = {"PartitionKey": stored.record.investigation_id, "RowKey": RECORD, "Recorded": True}
+        self.table.update_entity(entity, mode=UpdateMode.MERGE)

@@ -1,0 +1,95 @@
+"""Investigations in Table storage (Azurite): created once, results kept idempotently, completed
+and recorded once even with concurrent ingest runs, and taken over when a recorder died."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+
+import pytest
+from azure.data.tables import TableClient
+
+from emulator.azurite import Azurite
+from shared.investigations.store import RECORD_CLAIM_S, InvestigationStore, investigation_of
+from shared.investigations.summary import Planned, Record
+from tests.test_results import result
+
+T0 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+INV = "inv-" + "a" * 24
+RECORD = Record(INV, "alert", "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/1", "cpu", "Sev3",
+                "Fired", (), ("app-to-db",), (Planned(f"{INV}-00", "app-to-db", "target", "connectivity"),
+                                              Planned(f"{INV}-01", "app-to-db", "ipflow-out", "ipFlow")),
+                "2026-11-22T10:00:00.000Z")
+
+
+@pytest.fixture
+def stores(azurite: Azurite) -> list[InvestigationStore]:
+    name = f"inv{uuid.uuid4().hex[:10]}"
+    made = [InvestigationStore(TableClient.from_connection_string(azurite.connection_string, name))
+            for _ in range(4)]
+    made[0].ensure_table()
+    return made
+
+
+def test_check_ids_name_their_investigation() -> None:
+    assert investigation_of(f"{INV}-07") == INV
+    assert investigation_of("s-20261122T1000Z-abc") is None and investigation_of("inv-short-01") is None
+
+
+def test_created_once_then_running(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    stored, created = store.begin(RECORD, T0 + dt.timedelta(minutes=30))
+    assert created and stored.status == "accepting"
+    store.mark_running(stored)
+    again, created = store.begin(RECORD, T0 + dt.timedelta(minutes=30))
+    assert not created and again.status == "running" and again.record == RECORD
+
+
+def test_completed_when_every_result_is_in_and_recorded_once(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    stored, _ = store.begin(RECORD, T0 + dt.timedelta(minutes=30))
+    store.mark_running(stored)
+    store.record_results([result(check_id=f"{INV}-00"), result(check_id="unrelated-00")])
+    assert store.complete(INV, T0) is None  # one of two results
+    store.record_results([result(check_id=f"{INV}-01", kind="ipFlow")] * 2)  # a redelivery changes nothing
+    assert set(store.results(INV)) == {f"{INV}-00", f"{INV}-01"}
+    claims: list[object] = []
+    barrier = threading.Barrier(len(stores))
+
+    def ingest_run(s: InvestigationStore) -> None:
+        barrier.wait()
+        claims.append(s.complete(INV, T0 + dt.timedelta(seconds=5)))
+
+    threads = [threading.Thread(target=ingest_run, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [c for c in claims if c is not None]
+    assert len(won) == 1  # four concurrent ingest runs: one sends the summary
+    store.mark_recorded(won[0])  # type: ignore[arg-type]
+    assert store.complete(INV, T0 + dt.timedelta(hours=1)) is None
+    final = store.read(INV)
+    assert final is not None and final.recorded and final.summary is not None
+    assert final.summary["ChecksMissing"] == 0 and final.summary["Verdict"] == "Blocked"
+
+
+def test_deadline_completes_with_what_is_there(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    stored, _ = store.begin(RECORD, T0 + dt.timedelta(minutes=30))
+    store.mark_running(stored)
+    store.record_results([result(check_id=f"{INV}-00")])
+    assert store.complete(INV, T0 + dt.timedelta(minutes=29)) is None
+    late = store.complete(INV, T0 + dt.timedelta(minutes=31))
+    assert late is not None and late.summary is not None and late.summary["ChecksMissing"] == 1
+
+
+def test_a_dead_recorder_is_taken_over(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    stored, _ = store.begin(RECORD, T0)
+    store.mark_running(stored)
+    first = store.complete(INV, T0 + dt.timedelta(seconds=1))  # past the deadline: completes
+    assert first is not None  # ... and this run dies before recording
+    assert stores[1].complete(INV, T0 + dt.timedelta(seconds=RECORD_CLAIM_S - 1)) is None
+    assert stores[1].complete(INV, T0 + dt.timedelta(seconds=RECORD_CLAIM_S + 2)) is not None
