@@ -44,7 +44,7 @@ def setting(name: str, default: str) -> str:
 
 
 def queue_name(kind: str) -> str:
-    """requests | polls | results | alerts → the queue's name from its app setting, as the app names it."""
+    """requests | urgent | polls | results | alerts → the queue's name from its app setting, as the app names it."""
     return setting(f"{kind.upper()}_QUEUE", f"nwcheck-{kind}")
 
 

@@ -39,6 +39,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--check-id", metavar="ID", help="the check's id (default: a new cli-... id)")
     p.add_argument("--correlation-id", metavar="ID", help="your id for this request (an alert id, a ticket)")
     p.add_argument("--reply-to", metavar="QUEUE", help="a queue that also receives the result message")
+    p.add_argument("--priority", choices=("normal", "high"), default="normal",
+                   help="high goes on the urgent queue ($URGENT_QUEUE or nwcheck-urgent), which the app drains apart "
+                        "from the sweep's backlog (default: normal)")
     p.add_argument("--targets", metavar="FILE",
                    help="with --target: refuse a name that is not in this target list (default: $TARGETS_PATH if "
                         "set, else the name is not checked here; the app checks it)")
@@ -49,7 +52,9 @@ def add_parser(sub: Any) -> None:
     where.add_argument("--queue-url", metavar="URL",
                        help="the requests queue's URL (https://ACCOUNT.queue.core.windows.net/QUEUE), "
                             "reached with DefaultAzureCredential (Storage Queue Data Message Sender)")
-    p.add_argument("--queue", metavar="NAME", help="the requests queue (default: $REQUESTS_QUEUE or nwcheck-requests)")
+    p.add_argument("--queue", metavar="NAME",
+                   help="the queue (default: $REQUESTS_QUEUE or nwcheck-requests; with --priority high, "
+                        "$URGENT_QUEUE or nwcheck-urgent)")
     p.set_defaults(func=run)
 
 
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
     from shared import storage
     from shared.messages import BadMessage
-    from shared.producer import build_request, requests_queue, send_request
+    from shared.producer import build_request, queue_for, requests_queue, send_request
 
     if args.queue_url and args.queue:
         raise CliError("--queue-url names the queue already; leave out --queue")
@@ -96,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     check_id = args.check_id or f"cli-{uuid.uuid4().hex[:20]}"
     try:
         request = build_request(target=args.target, inline=_inline(args.inline) if args.inline else None,
-                                check_id=check_id, correlation_id=args.correlation_id, reply_to=args.reply_to)
+                                check_id=check_id, correlation_id=args.correlation_id, reply_to=args.reply_to,
+                                priority=args.priority)
     except (BadMessage, storage.MessageTooLarge) as exc:
         raise CliError(f"invalid request, nothing sent: {exc}") from None
     with azure_errors("could not send the request"):
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 target, credential = args.connection_string, None
             else:
                 target, credential = storage.service_endpoint(CONNECTION, "queue")
-            name = args.queue or queue_name("requests")
+            name = args.queue or queue_for(request, queue_name("requests"), queue_name("urgent"))
             queue = requests_queue(target, name, credential)
         send_request(queue, request)
     print(f"enqueued check {check_id} on {name}: {json.dumps(request, separators=(',', ':'))}")

@@ -21,7 +21,7 @@ from shared.cli.common import (
     use_storage,
 )
 
-KINDS = ("requests", "polls", "results", "alerts")
+KINDS = ("requests", "urgent", "polls", "results", "alerts")
 PEEK_MAX = 32  # what a queue shows without taking messages
 
 
@@ -29,8 +29,8 @@ def add_parser(sub: Any) -> None:
     p = command(
         sub, "replay", help="move poison messages back to their queue",
         description="Move the messages of QUEUE-poison back to QUEUE, after the cause that poisoned them is "
-        "fixed. QUEUE is a queue name, or one of requests, polls, results, alerts for the app's queue of "
-        "that kind ($REQUESTS_QUEUE, ... or nwcheck-<kind>).")
+        "fixed. QUEUE is a queue name, or one of requests, urgent, polls, results, alerts for the app's "
+        "queue of that kind ($REQUESTS_QUEUE, ... or nwcheck-<kind>).")
     p.add_argument("queue", metavar="QUEUE", help="the queue to refill from QUEUE-poison (a name or a kind)")
     p.add_argument("--limit", type=positive(int), default=1000, metavar="N",
                    help="move at most N messages (default: 1000)")

@@ -58,6 +58,18 @@ def test_check_id_and_the_queue_from_its_setting(cli: Cli, queue: QueueClient) -
     assert parse_request(base64.b64decode(stored)).check_id == "ops-42"
 
 
+def test_high_priority_goes_on_the_urgent_queue(cli: Cli, azurite: Azurite, queue: QueueClient, suffix: str) -> None:
+    urgent = raw_queue(azurite, f"cli-urgent-{suffix}")
+    run = cli("enqueue", "--target", "app-to-db-port80", "--priority", "high",
+              env={"REQUESTS_QUEUE": queue.queue_name, "URGENT_QUEUE": urgent.queue_name})
+    assert run.code == 0, run
+    assert f" on {urgent.queue_name}: " in run.out
+    (stored,) = messages(urgent)
+    assert parse_request(base64.b64decode(stored)).priority == "high"
+    assert messages(queue) == []
+    assert cli("enqueue", "--target", "app-to-bing", "--priority", "urgent").code == 2
+
+
 def test_an_inline_target_from_a_file(cli: Cli, queue: QueueClient, tmp_path: Path) -> None:
     path = tmp_path / "adhoc.yaml"
     path.write_text(json.dumps(INLINE))
