@@ -244,3 +244,15 @@ def test_links_in_the_payload_are_never_fetched(stack: dict[str, Any]) -> None:
     finally:
         listener.shutdown()
     assert _Counter.hits == []
+
+
+def test_a_corrupt_inventory_falls_back_to_the_targets_own_ids(stack: dict[str, Any]) -> None:
+    runtime.topology_store().container.get_blob_client("topology.json").upload_blob(b"{not json", overwrite=True)
+    answer = post(stack, sample())  # Database0 is app-to-db-port80's destination by id: still matched
+    assert answer.status_code == 202, answer.text
+    assert "app-to-db-port80" in answer.json()["targets"]
+    alert = sample()
+    nsg = f"/subscriptions/{SUB}/resourceGroups/ContosoRG/providers/Microsoft.Network/networkSecurityGroups/dbNsg"
+    alert["data"]["essentials"].update(alertTargetIDs=[nsg], configurationItems=[],
+                                       alertId=alert["data"]["essentials"]["alertId"][:-4] + "ffff")
+    assert post(stack, alert).json()["status"] == "unmatched"  # only the inventory links the NSG

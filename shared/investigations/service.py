@@ -21,7 +21,7 @@ from shared.investigations.store import InvestigationStore, Stored
 from shared.investigations.summary import Planned, Record
 from shared.results import CheckResult, format_utc
 from shared.target_list import TargetList
-from shared.topology import Topology
+from shared.topology import Topology, TopologyError
 
 log = logging.getLogger("nwcheck.investigations")
 _ID = re.compile(r"inv-[0-9a-f]{24}")
@@ -67,7 +67,8 @@ class Investigations:
         if isinstance(trigger, AlertTrigger) and trigger.monitor_condition != "Fired":
             return Answer(200, {"status": "ignored", "alertId": trigger.alert_id,
                                 "reason": f"a {trigger.monitor_condition} alert starts no investigation"})
-        found, unknown = match(trigger, self.targets(), self.topology())
+        topology = self._inventory()
+        found, unknown = match(trigger, self.targets(), topology)
         if unknown:
             return _error(422, "UnknownTargets", f"no stored target is called {', '.join(unknown)}; "
                                                  "nothing was enqueued")
@@ -76,13 +77,22 @@ class Investigations:
                 return _error(422, "NoMatchingTarget", f"no stored target involves {trigger.resource_id}")
             return Answer(200, {"status": "unmatched", "alertId": trigger.alert_id,
                                 "reason": "no stored target involves the alerted resources"})
-        return self._start(trigger, found)
+        return self._start(trigger, found, topology)
 
-    def _start(self, trigger: AlertTrigger | DirectRequest, found: Sequence[Any]) -> Answer:
+    def _inventory(self) -> Topology | None:
+        """The topology inventory, or None (match on the targets' own ids) when there is none yet or
+        the stored one cannot be read: the next ``topology`` run replaces it."""
+        try:
+            return self.topology()
+        except TopologyError as exc:
+            log.error("investigations match without the topology inventory: %s", exc)
+            return None
+
+    def _start(self, trigger: AlertTrigger | DirectRequest, found: Sequence[Any], topology: Topology | None) -> Answer:
         inv = investigation_id(trigger)
         chosen = list(found)[: self.max_targets]
         correlation = trigger.alert_id if isinstance(trigger, AlertTrigger) else inv
-        planned = plan(inv, chosen, self.topology(), correlation_id=correlation,
+        planned = plan(inv, chosen, topology, correlation_id=correlation,
                        allowed_subscriptions=self.allowed_subscriptions)
         now = self.clock()
         alert = trigger if isinstance(trigger, AlertTrigger) else None
