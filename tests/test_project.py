@@ -31,8 +31,10 @@ def test_runtime_requirements_hold_no_test_or_emulator_tools() -> None:
 
 def test_funcignore_keeps_dev_parts_out_of_the_deployment() -> None:
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".funcignore").read_text().splitlines()}
-    for part in ("tests", "emulator", "infra", ".venv", "node_modules", "local.settings.json"):
+    for part in ("tests", "emulator", "infra/*", ".venv", "node_modules", "local.settings.json"):
         assert part in ignored, part
+    # infra/tables ships: the app reads the table files at run time (tests/infra/test_funcignore.py)
+    assert "!infra/tables" in ignored
     for shipped in ("function_app.py", "host.json", "shared", "requirements.txt"):
         assert shipped not in ignored
 

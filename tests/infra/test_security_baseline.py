@@ -1,0 +1,70 @@
+"""The properties the design depends on, asserted directly (checkov covers some of them, not all:
+it has no Bicep check for shared-key access or anonymous blob access)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.infra.bicep import INFRA, MODULES, Evaluator, body, only, parse, resources
+
+
+def test_storage_takes_identities_only() -> None:
+    storage = body(only(MODULES / "storage.bicep", "Microsoft.Storage/storageAccounts"))["properties"]
+    assert storage["allowSharedKeyAccess"] is False
+    assert storage["allowBlobPublicAccess"] is False
+    assert storage["minimumTlsVersion"] == "TLS1_2"
+    assert storage["supportsHttpsTrafficOnly"] is True
+    assert storage["defaultToOAuthAuthentication"] is True
+    for container in resources(MODULES / "storage.bicep", "Microsoft.Storage/storageAccounts/blobServices/containers")\
+            .values():
+        assert body(container)["properties"]["publicAccess"] == "None"
+
+
+def test_storage_creates_every_queue_with_its_poison_queue_and_every_container_and_table() -> None:
+    main = Evaluator(INFRA / "main.bicep")
+    queues = set(main.variable("queues").values())
+    assert queues == {"nwcheck-requests", "nwcheck-urgent", "nwcheck-polls", "nwcheck-results", "nwcheck-alerts"}
+    storage = Evaluator(MODULES / "storage.bicep")
+    poison = storage.value(storage.tree["variables"]["poisonQueueNames"]["value"], {"queueNames": sorted(queues)})
+    assert poison == sorted(f"{q}-poison" for q in queues)
+    assert {"targets", "checks", "state", "deployment"} == set(main.tree["variables"]["containers"]["value"])
+    assert set(main.variable("tables").values()) == {"nwcheckalerts", "nwcheckinvestigations"}
+    module = body(parse(INFRA / "main.bicep")["modules"]["storage"])["params"]
+    assert len(module["queueNames"]) == 5 and len(module["containerNames"]) == 4 and len(module["tableNames"]) == 2
+
+
+def test_application_insights_takes_entra_id_tokens_only() -> None:
+    component = body(only(MODULES / "monitoring.bicep", "Microsoft.Insights/components"))["properties"]
+    assert component["DisableLocalAuth"] is True
+    assert Evaluator(MODULES / "monitoring.bicep").value(component["WorkspaceResourceId"], {}) == "workspace.id"
+
+
+def test_the_function_app_is_flex_consumption_python_311_with_its_identity() -> None:
+    path = MODULES / "function.bicep"
+    plan = body(only(path, "Microsoft.Web/serverfarms"))
+    assert plan["sku"] == {"tier": "FlexConsumption", "name": "FC1"}
+    site = body(only(path, "Microsoft.Web/sites"))
+    assert site["kind"] == "functionapp,linux"
+    assert site["identity"]["type"] == "UserAssigned"
+    properties = site["properties"]
+    assert properties["httpsOnly"] is True
+    assert properties["siteConfig"]["minTlsVersion"] == "1.2" and properties["siteConfig"]["ftpsState"] == "Disabled"
+    config = properties["functionAppConfig"]
+    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    assert config["deployment"]["storage"]["type"] == "blobContainer"
+    assert config["deployment"]["storage"]["authentication"] == {
+        "type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "identityId"}
+
+
+def test_azd_finds_the_service_and_the_parameters() -> None:
+    yaml = (INFRA.parent / "azure.yaml").read_text()
+    for line in ("services:", "  api:", "    project: .", "    language: python", "    host: function"):
+        assert f"\n{line}\n" in yaml, line
+    site = body(only(MODULES / "function.bicep", "Microsoft.Web/sites"))
+    assert "'azd-service-name': 'api'" in (MODULES / "function.bicep").read_text() and "union" in str(site["tags"])
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    declared = parse(INFRA / "main.bicep")["parameters"]
+    assert set(parameters) <= set(declared), set(parameters) - set(declared)
+    required = {name for name, p in declared.items() if p.get("default") is None}
+    assert required <= set(parameters), required - set(parameters)
+    assert parse(INFRA / "main.bicep")["globals"]["scope"]["value"] == "subscription"
