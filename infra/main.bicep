@@ -226,6 +226,7 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_NAME string = app.outputs.name
+output NWCHECK_FUNCTION_HOST string = app.outputs.defaultHostName
 output NWCHECK_STORAGE_ACCOUNT string = storage.outputs.name
 output NWCHECK_TARGETS_CONTAINER string = containers.targets
 output NWCHECK_TARGETS_BLOB string = targetsBlob

@@ -50,7 +50,7 @@ param timerSchedule string = '0 * * * * *'
 param ingestSchedule string = '*/5 * * * * *'
 
 @description('NCRONTAB of the topology refresh (NICs and virtual networks of the monitored scopes).')
-param topologySchedule string = '0 */15 * * * *'
+param topologySchedule string = '0 */30 * * * *'
 
 param networkApiVersion string = '2024-05-01'
 param checkDeadlineSeconds int = 900

@@ -4,6 +4,7 @@ it has no Bicep check for shared-key access or anonymous blob access)."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.infra.bicep import INFRA, MODULES, Evaluator, body, only, parse, resources
 
@@ -68,3 +69,11 @@ def test_azd_finds_the_service_and_the_parameters() -> None:
     required = {name for name, p in declared.items() if p.get("default") is None}
     assert required <= set(parameters), required - set(parameters)
     assert parse(INFRA / "main.bicep")["globals"]["scope"]["value"] == "subscription"
+
+
+def test_the_readme_reads_only_values_azd_keeps() -> None:
+    # `azd env get-value NAME` in "Deploy to Azure" works only for outputs of main.bicep (and azd's own).
+    readme = (INFRA.parent / "README.md").read_text()
+    used = set(re.findall(r"azd env get-value ([A-Z_]+)", readme))
+    outputs = set(parse(INFRA / "main.bicep")["outputs"])
+    assert used and used <= outputs, used - outputs
