@@ -62,7 +62,7 @@ var scopeList = empty(monitoredScopes) ? [
   subscription().id
 ] : split(replace(monitoredScopes, ' ', ''), ',')
 // The subscriptions of those scopes: the app refuses checks anywhere else (ALLOWED_SUBSCRIPTIONS).
-var scopeSubscriptions = [for scope in scopeList: split(scope, '/')[2]]
+var scopeSubscriptions = [for monitored in scopeList: split(monitored, '/')[2]]
 var monitoredSubscriptions = union(scopeSubscriptions, [])
 
 // Names the app reads from its settings; storage.bicep creates them.

@@ -63,10 +63,6 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: retentionInDays
-    features: {
-      // Reading the data needs workspace or table permissions on top of resource permissions.
-      enableLogAccessUsingOnlyResourcePermissions: false
-    }
   }
 }
 

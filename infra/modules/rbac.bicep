@@ -145,11 +145,11 @@ resource deployerTargetList 'Microsoft.Authorization/roleAssignments@2022-04-01'
 // holds only the assignment resource; its name and role are decided here.
 
 // Custom role "nwcheck Network Watcher checks" on each monitored subscription.
-module watcherOnSubscriptions 'role-assignment-subscription.bicep' = [for scope in monitoredScopes: if (length(split(scope, '/')) == 3) {
-  name: take('nwcheck-watcher-${uniqueString(scope, principalId)}', 64)
-  scope: subscription(split(scope, '/')[2])
+module watcherOnSubscriptions 'role-assignment-subscription.bicep' = [for monitored in monitoredScopes: if (length(split(monitored, '/')) == 3) {
+  name: take('nwcheck-watcher-${uniqueString(monitored, principalId)}', 64)
+  scope: subscription(split(monitored, '/')[2])
   params: {
-    assignmentName: guid(scope, principalId, watcherRoleDefinitionName)
+    assignmentName: guid(monitored, principalId, watcherRoleDefinitionName)
     roleDefinitionName: watcherRoleDefinitionName
     principalId: principalId
     description: 'nwcheck Network Watcher checks on this subscription'
@@ -157,11 +157,11 @@ module watcherOnSubscriptions 'role-assignment-subscription.bicep' = [for scope 
 }]
 
 // Custom role "nwcheck Network Watcher checks" on each monitored resource group.
-module watcherOnResourceGroups 'role-assignment-resource-group.bicep' = [for scope in monitoredScopes: if (length(split(scope, '/')) == 5) {
-  name: take('nwcheck-watcher-${uniqueString(scope, principalId)}', 64)
-  scope: resourceGroup(split(scope, '/')[2], split(scope, '/')[4])
+module watcherOnResourceGroups 'role-assignment-resource-group.bicep' = [for monitored in monitoredScopes: if (length(split(monitored, '/')) == 5) {
+  name: take('nwcheck-watcher-${uniqueString(monitored, principalId)}', 64)
+  scope: resourceGroup(split(monitored, '/')[2], split(monitored, '/')[4])
   params: {
-    assignmentName: guid(scope, principalId, watcherRoleDefinitionName)
+    assignmentName: guid(monitored, principalId, watcherRoleDefinitionName)
     roleDefinitionName: watcherRoleDefinitionName
     principalId: principalId
     description: 'nwcheck Network Watcher checks on this resource group'
