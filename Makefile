@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_PY   := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: setup demo test lint emulator clean
+.PHONY: setup demo test soak lint emulator clean
 
 setup: $(STAMP_PY) $(STAMP_NODE)
 
@@ -26,6 +26,11 @@ demo: setup
 ## Lint, type-check and run the whole test suite (starts Azurite and the emulator itself).
 test: setup lint
 	$(PY) -m pytest
+
+## Only the full-size load and outage scenarios (pytest marker `soak`: 5,000 targets, a one-minute
+## ingestion outage), with their accounting printed. `make test` runs them too.
+soak: setup lint
+	$(PY) -m pytest -m soak -s
 
 lint: $(STAMP_PY)
 	$(PY) -m ruff check .

@@ -16,11 +16,19 @@ From the app's own function metadata (``app.get_functions()``: trigger types, qu
   or ``code`` query parameter), in process (``http``) or on a local port (``serve_http``).
 
 Every invocation's wall time is recorded per function, for the benchmarks.
+
+By default ``run_until`` handles messages one at a time, in the calling thread. With ``threads``
+set it runs like one instance with one Python worker: each queue trigger keeps up to
+``batchSize + newBatchThreshold`` messages leased (a new batch is received once no more than
+``newBatchThreshold`` are left in flight), and the invocations run on a pool of ``threads``
+threads (the worker's ``PYTHON_THREADPOOL_THREAD_COUNT``); timers run on the pool too, never two
+runs of one timer at once.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -28,6 +36,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -110,7 +119,9 @@ class LocalHost:
     host_json: Path = Path(__file__).resolve().parent.parent / "host.json"
     lease_s: int = 60  # the host leases for 10 minutes; shorter here so crash tests recover quickly
     retry_visibility_s: int | None = None  # None: host.json's visibilityTimeout
+    threads: int | None = None  # None: one message at a time; N: one instance, a worker with N threads
     invocations: list[Invocation] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # failures around invocations (concurrent mode)
     # The keys the host would keep in its secrets store: function keys, and the master key.
     function_keys: dict[str, str] = field(default_factory=lambda: {"default": secrets.token_urlsafe(32)})
     master_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -118,6 +129,7 @@ class LocalHost:
     def __post_init__(self) -> None:
         queues = json.loads(self.host_json.read_text()).get("extensions", {}).get("queues", {})
         self.batch_size = int(queues.get("batchSize", 16))
+        self.new_batch_threshold = int(queues.get("newBatchThreshold", self.batch_size // 2))
         self.max_dequeue = int(queues.get("maxDequeueCount", 5))
         hms = [int(p) for p in str(queues.get("visibilityTimeout", "00:00:00")).split(":")]
         if self.retry_visibility_s is None:
@@ -128,17 +140,21 @@ class LocalHost:
             meta = json.loads(function.get_function_json())
             self.functions[str(function.get_function_name())] = (meta, function.get_user_function())
         self._clients: dict[tuple[str, str], QueueClient] = {}
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
     def _client(self, connection: str, name: str) -> QueueClient:
         """A raw client (the host does its own base64), the queue created on first use."""
-        if (connection, name) not in self._clients:
-            client = QueueClient.from_connection_string(self.env[connection], name)
-            try:
-                client.create_queue()
-            except ResourceExistsError:
-                pass
-            self._clients[connection, name] = client
-        return self._clients[connection, name]
+        with self._lock:
+            if (connection, name) not in self._clients:
+                client = QueueClient.from_connection_string(self.env[connection], name)
+                try:
+                    client.create_queue()
+                except ResourceExistsError:
+                    pass
+                self._clients[connection, name] = client
+            return self._clients[connection, name]
 
     def _queue(self, binding: Mapping[str, Any]) -> QueueClient:
         return self._client(binding["connection"], resolve(binding["queueName"], self.env))
@@ -189,29 +205,62 @@ class LocalHost:
         """One poll of a queue trigger: run every message received (up to batchSize); returns how many."""
         trigger = self._trigger(name)
         queue = self._queue(trigger)
-        poison = self._client(trigger["connection"], f"{queue.queue_name}-poison")
         handled = 0
         for message in queue.receive_messages(max_messages=self.batch_size, visibility_timeout=self.lease_s):
             handled += 1
-            dequeue_count = message.dequeue_count or 1
-            if dequeue_count > self.max_dequeue:
-                self._poison(queue, poison, message)
-                continue
-            try:
-                body = self._decode(message.content)
-            except ValueError:
-                ok = False  # the host cannot bind it either: it fails until poisoned
-            else:
-                trigger_message = QueueMessage(  # type: ignore[no-untyped-call]
-                    id=message.id, body=body, dequeue_count=dequeue_count, pop_receipt=message.pop_receipt)
-                ok = self._invoke(name, {trigger["name"]: trigger_message})
-            if ok:
-                queue.delete_message(message)
-            elif dequeue_count >= self.max_dequeue:
-                self._poison(queue, poison, message)
-            else:
-                queue.update_message(message, visibility_timeout=self.retry_visibility_s or 0)
+            self._handle(name, message)
         return handled
+
+    def _handle(self, name: str, message: Any) -> None:
+        """One received message: run the function, then delete, retry later, or poison it."""
+        trigger = self._trigger(name)
+        queue = self._queue(trigger)
+        poison = self._client(trigger["connection"], f"{queue.queue_name}-poison")
+        dequeue_count = message.dequeue_count or 1
+        if dequeue_count > self.max_dequeue:
+            self._poison(queue, poison, message)
+            return
+        try:
+            body = self._decode(message.content)
+        except ValueError:
+            ok = False  # the host cannot bind it either: it fails until poisoned
+        else:
+            trigger_message = QueueMessage(  # type: ignore[no-untyped-call]
+                id=message.id, body=body, dequeue_count=dequeue_count, pop_receipt=message.pop_receipt)
+            ok = self._invoke(name, {trigger["name"]: trigger_message})
+        if ok:
+            queue.delete_message(message)
+        elif dequeue_count >= self.max_dequeue:
+            self._poison(queue, poison, message)
+        else:
+            queue.update_message(message, visibility_timeout=self.retry_visibility_s or 0)
+
+    # ---- one instance, concurrently --------------------------------------------------------
+    def _finished(self, name: str, future: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight[name] -= 1
+        error = future.exception()
+        if error is not None:  # storage failed around the invocation: the lease expires, it comes back
+            self.errors.append(f"{name}: {type(error).__name__}: {error}")
+
+    def _dispatch(self, name: str) -> int:
+        """Lease a new batch for a queue trigger when few enough are in flight; returns how many."""
+        assert self._pool is not None
+        with self._lock:
+            if self._in_flight.get(name, 0) > self.new_batch_threshold:
+                return 0
+        queue = self._queue(self._trigger(name))
+        messages = list(queue.receive_messages(max_messages=self.batch_size, visibility_timeout=self.lease_s))
+        for message in messages:
+            with self._lock:
+                self._in_flight[name] = self._in_flight.get(name, 0) + 1
+            future = self._pool.submit(self._handle, name, message)
+            future.add_done_callback(functools.partial(self._finished, name))
+        return len(messages)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return sum(self._in_flight.values())
 
     # ---- HTTP triggers ---------------------------------------------------------------------
     def http(self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> HttpAnswer:
@@ -285,7 +334,10 @@ class LocalHost:
     def run_until(self, done: Callable[[], bool], timeout_s: float, idle_sleep_s: float = 0.2,
                   timers: Mapping[str, float] | None = None) -> bool:
         """Pump every queue trigger (and tick ``timers``, name → every N seconds) until ``done()`` or the
-        timeout; sleeps only when all were idle."""
+        timeout; sleeps only when all were idle. With ``threads``, returns once the invocations in
+        flight have finished too."""
+        if self.threads is not None:
+            return self._run_concurrently(done, timeout_s, idle_sleep_s, timers or {})
         deadline = time.monotonic() + timeout_s
         next_tick = {name: 0.0 for name in timers or {}}
         while time.monotonic() < deadline:
@@ -299,3 +351,31 @@ class LocalHost:
             if busy == 0:
                 time.sleep(idle_sleep_s)
         return done()
+
+    def _run_concurrently(self, done: Callable[[], bool], timeout_s: float, idle_sleep_s: float,
+                          timers: Mapping[str, float]) -> bool:
+        deadline = time.monotonic() + timeout_s
+        next_tick = {name: 0.0 for name in timers}
+        running: dict[str, Future[Any]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="localhost-worker")
+        try:
+            while time.monotonic() < deadline:
+                if done():
+                    return True
+                busy = 0
+                for name in self._queue_functions():
+                    try:
+                        busy += self._dispatch(name)
+                    except Exception as exc:  # storage unreachable: the host logs it and polls again
+                        self.errors.append(f"{name}: receive: {type(exc).__name__}: {exc}")
+                for name, every in timers.items():
+                    previous = running.get(name)
+                    if time.monotonic() >= next_tick[name] and (previous is None or previous.done()):
+                        running[name] = self._pool.submit(self.tick, name)
+                        next_tick[name] = time.monotonic() + every
+                if busy == 0:
+                    time.sleep(idle_sleep_s)
+            return done()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._pool = None
