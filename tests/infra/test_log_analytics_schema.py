@@ -4,6 +4,7 @@ the app builds == what the emulator's ingestion endpoint validates."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ import pytest
 
 from emulator.ingestion import _type_error, load_stream_declarations
 from shared.alerts.state import AlertEvent
+from shared.investigations.summary import Planned, Record, summarize
 from shared.notify import alert_row
 from shared.results import CheckResult, error_finding
 from shared.rows import TABLES, check_row, table
@@ -121,6 +123,7 @@ def test_the_emulator_validates_the_same_streams_and_every_type() -> None:
 
 
 def test_the_rows_the_app_builds_have_exactly_the_columns() -> None:
+    # One row of each table, as shared/rows.py, shared/notify.py and shared/investigations build them.
     result = CheckResult(
         check_id="c1", target="t", kind="connectivity", trigger="schedule", correlation_id=None, expected="Reachable",
         finding=error_finding("AuthorizationFailed", "no"), scheduled="2026-11-22T10:00:00.000Z",
@@ -134,7 +137,12 @@ def test_the_rows_the_app_builds_have_exactly_the_columns() -> None:
                        route_type=None, issue_type="NetworkSecurityRule", first_seen="2026-11-22T10:00:00Z",
                        last_seen="2026-11-22T10:01:00Z", check_ids=("c0", "c1"), at="2026-11-22T10:01:00Z",
                        silenced=False)
-    for name, row in (("checks", check_row(result)), ("alerts", alert_row(event))):
+    investigation = Record(investigation_id="inv-1", trigger="alert", alert_id="/subscriptions/s/alerts/a",
+                           alert_rule="cpu", severity="Sev3", monitor_condition="Fired",
+                           alert_target_ids=("/subscriptions/s/vm",), targets=("t",),
+                           checks=(Planned("c1", "t", "target", "connectivity"),), started="2026-11-22T10:00:00Z")
+    summary = summarize(investigation, {}, dt.datetime(2026, 11, 22, 10, 5, tzinfo=dt.UTC))
+    for name, row in (("checks", check_row(result)), ("alerts", alert_row(event)), ("investigations", summary)):
         columns = {c["name"]: c["type"] for c in table(name)["columns"]}
         assert set(row) == set(columns), (name, set(row) ^ set(columns))
         assert all(_type_error(value, columns[key]) is None for key, value in row.items()), row
