@@ -256,3 +256,23 @@ def test_a_corrupt_inventory_falls_back_to_the_targets_own_ids(stack: dict[str, 
     alert["data"]["essentials"].update(alertTargetIDs=[nsg], configurationItems=[],
                                        alertId=alert["data"]["essentials"]["alertId"][:-4] + "ffff")
     assert post(stack, alert).json()["status"] == "unmatched"  # only the inventory links the NSG
+
+
+def test_an_alert_on_a_transit_appliance_finds_the_paths_that_crossed_it(emu: Emulator,
+                                                                        stack: dict[str, Any]) -> None:
+    """auNsg sits on the audit appliance's NIC, which app-to-db-port80's path crosses (the route
+    tables send it there) but neither end names: its latest result's hops link them."""
+    alert = sample()
+    nsg = f"/subscriptions/{SUB}/resourceGroups/ContosoRG/providers/Microsoft.Network/networkSecurityGroups/auNsg"
+    alert["data"]["essentials"].update(alertTargetIDs=[nsg.lower()], configurationItems=[])
+    assert post(stack, alert).json()["status"] == "unmatched"  # no result yet: nothing says the path crosses it
+    requests_queue = raw_queue(stack["azurite"], stack["env"]["REQUESTS_QUEUE"])
+    body = json.dumps({"version": 1, "target": "app-to-db-port80", "checkId": "sweep-1"})
+    requests_queue.send_message(base64.b64encode(body.encode()).decode())
+    assert stack["host"].run_until(lambda: len(emu.ingestion.rows_of(CHECKS)) == 1, timeout_s=30,
+                                   timers={"ingest": 0.5})
+    stack["host"].tick("ingest")
+    alert["data"]["essentials"]["alertId"] = alert["data"]["essentials"]["alertId"][:-4] + "aaaa"
+    answer = post(stack, alert)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["targets"] == ["app-to-db-port80"]

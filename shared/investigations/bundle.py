@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,17 +61,22 @@ def _name_of(resource_id: str) -> str:
 _NAMED_KINDS = ("/providers/microsoft.compute/virtualmachines/", "/providers/microsoft.network/networkinterfaces/")
 
 
-def matches(target: Target, topology: Topology | None, ids: Collection[str], names: Collection[str]) -> bool:
+def matches(target: Target, topology: Topology | None, ids: Collection[str], names: Collection[str],
+            crossed: Collection[str] = ()) -> bool:
     """Does the target involve one of ``ids`` (lower-cased ARM ids), or a VM or NIC named in ``names``
-    (configuration items: lower-cased computer or resource names)?"""
-    resources = involved(target, topology)
+    (configuration items: lower-cased computer or resource names)? ``crossed``: the NICs its latest
+    connectivity result went through (a transit appliance's NIC, and with the inventory its NSG
+    and subnet, count too)."""
+    resources = set(involved(target, topology))
+    for nic in crossed:
+        resources |= topology.related(nic) if topology is not None else {nic.lower()}
     if not resources.isdisjoint(ids):
         return True
     return bool(names) and any(_name_of(r) in names for r in resources if any(k in r for k in _NAMED_KINDS))
 
 
-def match(trigger: AlertTrigger | DirectRequest, target_list: TargetList,
-          topology: Topology | None) -> tuple[list[Target], list[str]]:
+def match(trigger: AlertTrigger | DirectRequest, target_list: TargetList, topology: Topology | None,
+          paths: Mapping[str, Collection[str]] | None = None) -> tuple[list[Target], list[str]]:
     """The stored targets to investigate, in list order, and the names asked for but not stored."""
     if isinstance(trigger, DirectRequest) and trigger.targets:
         found = [t for name in trigger.targets if (t := target_list.by_name(name)) is not None]
@@ -81,7 +86,8 @@ def match(trigger: AlertTrigger | DirectRequest, target_list: TargetList,
         names = {n.lower() for n in trigger.configuration_items}
     else:
         ids, names = {str(trigger.resource_id).lower()}, set()
-    return [t for t in target_list.targets if matches(t, topology, ids, names)], []
+    crossed = paths or {}
+    return [t for t in target_list.targets if matches(t, topology, ids, names, crossed.get(t.name.lower(), ()))], []
 
 
 def _port(spec: Connectivity) -> int | None:

@@ -68,7 +68,7 @@ class Investigations:
             return Answer(200, {"status": "ignored", "alertId": trigger.alert_id,
                                 "reason": f"a {trigger.monitor_condition} alert starts no investigation"})
         topology = self._inventory()
-        found, unknown = match(trigger, self.targets(), topology)
+        found, unknown = match(trigger, self.targets(), topology, self.store.paths())
         if unknown:
             return _error(422, "UnknownTargets", f"no stored target is called {', '.join(unknown)}; "
                                                  "nothing was enqueued")
@@ -147,8 +147,10 @@ class Investigations:
 
     # ---- as results are ingested ------------------------------------------------------------
     def keep(self, results: Sequence[CheckResult]) -> None:
-        """Keep the (ingested) results of investigations' checks."""
+        """Keep the (ingested) results of investigations' checks, and the paths stored targets took."""
         self.store.record_results(results)
+        target_list = self.targets()
+        self.store.keep_paths(results, lambda name: target_list.by_name(name) is not None)
 
     def complete_open(self, record: Callable[[dict[str, Any]], None]) -> int:
         """Complete every investigation that can be (all results in, or past its deadline) and hand

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from shared.results import CheckResult, format_utc, parse_utc
 
 RECORD = "investigation"
 CHECK = "check-"
+PATHS = "paths"  # partition: per stored target, the NICs its latest connectivity result crossed
 _MAX_PROPERTY = 30_000  # characters; a Table string property holds 32K UTF-16 units
 RECORD_CLAIM_S = 120  # a run that claimed to record a summary and has not done it after this died
 
@@ -46,6 +48,15 @@ def investigation_of(check_id: str) -> str | None:
     """``inv-<24 hex>-NN`` → ``inv-<24 hex>``: the investigation a check belongs to, if any."""
     head, _, tail = check_id.rpartition("-")
     return head if head.startswith("inv-") and len(head) == 28 and tail.isdigit() else None
+
+
+_NIC = re.compile(r"(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/networkInterfaces/[^/]+)"
+                  r"(?:/ipConfigurations/[^/]+)?$", re.IGNORECASE)
+
+
+def _nic_of(resource_id: str | None) -> str | None:
+    match = _NIC.match(resource_id or "")
+    return match.group(1) if match else None
 
 
 def _dump(value: Any) -> str:
@@ -140,6 +151,27 @@ class InvestigationStore:
                                       "Result": _dump(compact(result))}, mode=UpdateMode.REPLACE)
             touched.add(investigation)
         return touched
+
+    def keep_paths(self, results: Iterable[CheckResult], stored: Callable[[str], bool]) -> None:
+        """The NICs each stored target's latest connectivity result crossed (hops name IP
+        configurations): an alert on a transit appliance's NIC or NSG then finds the targets whose
+        path crosses it, which neither end of the target names."""
+        latest: dict[str, CheckResult] = {}
+        for result in results:
+            if result.kind == "connectivity" and stored(result.target) and result.finding.hops:
+                key = result.target.lower()
+                if key not in latest or latest[key].completed < result.completed:
+                    latest[key] = result
+        for key, result in latest.items():  # target names (letters, digits, . _ -) are valid RowKeys
+            nics = list(dict.fromkeys(nic for hop in result.finding.hops if (nic := _nic_of(hop.resource_id))))
+            self.table.upsert_entity({"PartitionKey": PATHS, "RowKey": key, "Target": result.target,
+                                      "Completed": result.completed, "Nics": _dump(nics)}, mode=UpdateMode.REPLACE)
+
+    def paths(self) -> dict[str, tuple[str, ...]]:
+        """Lower-cased target name → the NIC ids its latest connectivity result crossed."""
+        rows = self.table.query_entities("PartitionKey eq @p", parameters={"p": PATHS},
+                                         select=["Target", "Nics"])
+        return {str(r["Target"]).lower(): tuple(json.loads(r["Nics"])) for r in rows}
 
     def open_ids(self) -> list[str]:
         """Investigations not finished: running, or completed but not yet in Log Analytics."""
