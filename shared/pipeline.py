@@ -10,6 +10,8 @@ can never succeed is poison, with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,12 +79,16 @@ def _describe(target: Target) -> tuple[str | None, int | None, str | None, str |
     return spec.destination_ip, None, None, None
 
 
+_RANDOM = random.SystemRandom()  # jitter only; no secret depends on it
+
+
 class Pipeline:
     def __init__(self, arm: ArmClient, targets: Callable[[], TargetList], *, limits: Limits | None = None,
                  watchers: Callable[[Target], WatcherRef] | None = None,
                  claims: Callable[[str, str], bool] | None = None,
                  allowed_subscriptions: frozenset[str] | None = None,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 jitter: Callable[[float], float] = lambda window: _RANDOM.uniform(0, window)) -> None:
         self.arm = arm
         self.targets = targets
         self.limits = limits or Limits()
@@ -93,6 +99,7 @@ class Pipeline:
         self.allowed_subscriptions = None if allowed_subscriptions is None else frozenset(
             s.lower() for s in allowed_subscriptions)
         self.clock = clock
+        self.jitter = jitter
 
     # ---- the requests queue -----------------------------------------------------------------
     def accept(self, body: str | bytes, message_id: str) -> Outcome:
@@ -183,12 +190,27 @@ class Pipeline:
         return self._end(step, finding)
 
     def _retry(self, step: Step, error: TransientArmError) -> Outcome:
+        if error.status == 429:
+            return self._throttled(step, error)
         attempt = step.attempt + 1
         delay = error.retry_after_s or min(self.limits.backoff_max_s, self.limits.backoff_base_s ** attempt)
         too_late = self.clock() + dt.timedelta(seconds=delay) >= parse_utc(step.deadline)
         if attempt >= self.limits.max_attempts or too_late:
             return self._end(step, error_finding(error.code, f"gave up after {attempt} tries: {error.message}"))
         return Outcome(step=step.next(attempt=attempt), delay_s=delay)
+
+    def _throttled(self, step: Step, error: TransientArmError) -> Outcome:
+        """ARM's "not now". Every check throttled together hears the same Retry-After, and retrying
+        them all when it passes only empties the bucket again: each 429 of a check doubles the
+        window its retry is spread over (after Retry-After), so a backlog drains at the bucket's
+        pace. A 429 is not a failure and does not use up MAX_ATTEMPTS; the deadline bounds it."""
+        throttled = step.throttled + 1
+        window = min(self.limits.backoff_max_s, self.limits.backoff_base_s ** throttled)
+        delay = max(1, error.retry_after_s or 0) + math.ceil(self.jitter(window))
+        if self.clock() + dt.timedelta(seconds=delay) >= parse_utc(step.deadline):
+            return self._end(step, error_finding(error.code, f"still throttled at the deadline after {throttled} "
+                                                             f"answers 429: {error.message}"))
+        return Outcome(step=step.next(throttled=throttled), delay_s=delay)
 
     def _end(self, step: Step, finding: Finding) -> Outcome:
         destination, port, protocol, direction = _describe(step.target)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -170,15 +171,24 @@ def _on_ingested(results: Sequence[CheckResult]) -> None:
     investigations().keep(results)
 
 
-def ingest(rounds: int = 4) -> DrainReport:
-    """Drain the results queue into Log Analytics: a few batches per run, fewer calls per result."""
+INGEST_BUDGET_S = 120  # a run takes no new batch after this: far inside host.json's 5-minute functionTimeout
+
+
+def ingest(rounds: int = 4, budget_s: float = INGEST_BUDGET_S) -> DrainReport:
+    """Drain the results queue into Log Analytics: a few batches per run, fewer calls per result,
+    and no new batch once the run has spent ``budget_s`` (the next run goes on)."""
     total = DrainReport()
+    started = time.monotonic()
     for _ in range(rounds):
         report = results_drain().run()
         for name in ("received", "ingested", "retried", "poisoned"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
         total.errors += report.errors
         if report.received < results_drain().batch:
+            break
+        if time.monotonic() - started > budget_s:
+            log.warning("ingest: budget of %s s spent after %s results; the next run goes on", budget_s,
+                        total.received)
             break
     if total.received:
         log.info("ingest: %s", total)

@@ -21,7 +21,7 @@ from shared.targets import Target, WatcherRef
 
 VERSION = 1
 _KEYS = frozenset({"version", "step", "checkId", "target", "trigger", "correlationId", "scheduled", "replyTo",
-                   "watcher", "started", "deadline", "attempt", "polls", "location"})
+                   "watcher", "started", "deadline", "attempt", "polls", "location", "throttled"})
 _CHECK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _ARM_NAME = re.compile(r"[A-Za-z0-9._()-]{1,90}")
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -43,6 +43,7 @@ class Step:
     attempt: int = 0  # tries of this step so far (transient failures)
     polls: int = 0  # GETs of the Location so far
     location: str | None = None
+    throttled: int = 0  # 429 answers so far (not failures: they pace the check, the deadline bounds them)
 
     def next(self, **changes: Any) -> Step:
         return replace(self, **changes)
@@ -55,7 +56,8 @@ class Step:
                 "target": target_to_dict(self.target), "trigger": self.trigger,
                 "correlationId": self.correlation_id, "scheduled": self.scheduled, "replyTo": self.reply_to,
                 "watcher": watcher, "started": self.started, "deadline": self.deadline,
-                "attempt": self.attempt, "polls": self.polls, "location": self.location}
+                "attempt": self.attempt, "polls": self.polls, "location": self.location,
+                "throttled": self.throttled}
 
 
 def _bad(field: str, problem: str) -> BadMessage:
@@ -131,4 +133,5 @@ def parse_step(body: str | bytes) -> Step:
                 correlation_id=_text(data, "correlationId", 256), scheduled=_time(data, "scheduled", False),
                 reply_to=_text(data, "replyTo", 56), watcher=watcher,
                 started=str(_time(data, "started", True)), deadline=str(_time(data, "deadline", True)),
-                attempt=_count(data, "attempt"), polls=_count(data, "polls"), location=location)
+                attempt=_count(data, "attempt"), polls=_count(data, "polls"), location=location,
+                throttled=_count(data, "throttled"))

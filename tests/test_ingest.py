@@ -13,9 +13,10 @@ from azure.identity import ManagedIdentityCredential
 from azure.monitor.ingestion import LogsIngestionClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
+from emulator.app_resources import provision
 from emulator.azurite import Azurite
 from emulator.stack import Emulator
-from shared import storage
+from shared import runtime, storage
 from shared.ingest import ResultsDrain
 from shared.replay import replay
 from shared.results import CheckResult
@@ -130,3 +131,24 @@ def test_an_identity_outage_loses_nothing(emu: Emulator, drain: ResultsDrain) ->
     emu.faults.clear()
     time.sleep(1.2)
     assert drain.run().ingested == 2 and sorted(_ingested_ids(emu)) == sorted(ids)
+
+
+def test_an_ingest_run_takes_no_new_batch_past_its_budget(emu: Emulator, azurite: Azurite,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """host.json's functionTimeout is 5 minutes: a run stops taking batches once its budget is spent,
+    and the next run goes on."""
+    env = provision(azurite.connection_string, uuid.uuid4().hex[:8])
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("TARGETS_PATH", "targets.sample.yaml")
+    runtime.reset()
+    try:
+        queue = storage.queue_client("NwcheckStorage", env["RESULTS_QUEUE"])
+        for i in range(300):
+            storage.send(queue, replace(result(), check_id=f"b-{i}").to_message())
+        spent = runtime.ingest(budget_s=0)  # the first batch, then the budget is spent
+        assert (spent.received, len(_ingested_ids(emu))) == (256, 256)
+        rest = runtime.ingest()
+        assert rest.received == 44 and len(set(_ingested_ids(emu))) == 300
+    finally:
+        runtime.reset()

@@ -102,9 +102,37 @@ def test_throttling_becomes_a_delayed_retry_then_succeeds(emu: Emulator, pipelin
     emu.faults.add(service="arm", kind="status", operation="connectivityCheck", status=429,
                    code="SubscriptionRequestsThrottled", retry_after=7, count=2)
     first = pipeline.accept(_request("app-to-bing"), "m1")
-    assert first.step is not None and first.step.step == "start" and first.delay_s == 7
+    # After Retry-After, spread over a window of 2 s (the first 429 of this check).
+    assert first.step is not None and first.step.step == "start" and 7 <= first.delay_s <= 9
+    assert (first.step.throttled, first.step.attempt) == (1, 0)
     result, _ = run(pipeline, _request("app-to-bing"), "m2")
     assert result.result is not None and result.result.finding.status == "Reachable"
+
+
+def test_throttled_checks_pace_themselves_and_do_not_use_up_attempts(emu: Emulator) -> None:
+    """Twelve 429s in a row with max_attempts 3: the retries spread over windows that double (2, 4,
+    8, ... up to backoff_max_s) after Retry-After, and the check still succeeds."""
+    emu.arm.lro.operation_seconds = 0.1
+    emu.faults.add(service="arm", kind="status", operation="connectivityCheck", status=429,
+                   code="SubscriptionRequestsThrottled", retry_after=1, count=12)
+    pipeline = _pipeline(emu, max_attempts=3)
+    pipeline.jitter = lambda window: window  # the whole window, to see it
+    result, steps = run(pipeline, _request("app-to-bing"))
+    assert result.result is not None and result.result.finding.status == "Reachable"
+    throttled = [s.delay_s for s in steps if s.step is not None and s.step.step == "start"]
+    assert throttled == [1 + min(120, 2 ** n) for n in range(1, 13)]
+
+
+def test_throttled_until_the_deadline_ends_as_an_error(emu: Emulator) -> None:
+    emu.faults.add(service="arm", kind="status", operation="connectivityCheck", status=429,
+                   code="SubscriptionRequestsThrottled", retry_after=1, count=None)
+    pipeline = _pipeline(emu, deadline_s=60)
+    pipeline.jitter = lambda window: window
+    result, steps = run(pipeline, _request("app-to-bing"))
+    assert result.result is not None and result.result.finding.error_code == "SubscriptionRequestsThrottled"
+    assert "still throttled at the deadline after 6 answers 429" in (result.result.finding.error_message or "")
+    assert [s.delay_s for s in steps] == [3, 5, 9, 17, 33]  # the next, 65 s, would pass the deadline
+    assert result.result.healthy is None  # could not tell: never a reachability alert
 
 
 def test_persistent_5xx_ends_as_an_error_result_after_the_attempts(emu: Emulator) -> None:
