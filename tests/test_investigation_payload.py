@@ -159,6 +159,9 @@ def test_declared_length_over_the_cap_is_refused_before_reading() -> None:
     with pytest.raises(BadPayload) as caught:
         parse(b"{}", JSON, content_length=str(MAX_BYTES + 1))
     assert caught.value.status == 413
+    with pytest.raises(BadPayload) as caught:  # a header that is no number does not hide the real size
+        parse(b"x" * (MAX_BYTES + 1), JSON, content_length="lots")
+    assert caught.value.status == 413 and f"{MAX_BYTES + 1} bytes" in str(caught.value)
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),

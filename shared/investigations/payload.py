@@ -82,9 +82,9 @@ def _show(value: Any) -> str:
 def check_envelope(body: bytes, content_type: str | None, content_length: str | None = None) -> None:
     """Size and content type, before a byte is parsed."""
     declared = content_length.strip() if content_length else ""
-    if (declared.isdigit() and int(declared) > MAX_BYTES) or len(body) > MAX_BYTES:
-        raise BadPayload(413, "PayloadTooLarge", f"body is {max(len(body), int(declared or 0))} bytes; "
-                                                 f"at most {MAX_BYTES} (256 KiB) are accepted")
+    size = max(len(body), int(declared) if declared.isdigit() else 0)
+    if size > MAX_BYTES:
+        raise BadPayload(413, "PayloadTooLarge", f"body is {size} bytes; at most {MAX_BYTES} (256 KiB) are accepted")
     media = (content_type or "").split(";")[0].strip().lower()
     if media != "application/json":
         raise BadPayload(415, "UnsupportedMediaType",
