@@ -15,7 +15,9 @@ works too. Settings come from the environment, named as the app's settings are (
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 import traceback
 
 from shared.cli import enqueue, replay, run, status, validate
@@ -49,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         print(f"nwcheck {args.command}: interrupted", file=sys.stderr)
+        if threading.active_count() > 1:
+            # Worker threads may be inside a request: the interpreter would wait for them at exit
+            # (the pool's threads are joined), so a Ctrl-C would not stop the command at once.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     except Exception:  # a bug, or a failure nobody foresaw: never exit 1, which says "a result differs"
         traceback.print_exc()
