@@ -131,6 +131,7 @@ module storage 'modules/storage.bicep' = {
       containers.checks
       containers.state
     ]
+    claimsContainerName: containers.checks
     tableNames: [
       tables.alerts
       tables.investigations

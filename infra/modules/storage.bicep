@@ -23,6 +23,16 @@ param queueNames array
 @description('Tables: alert state and investigations.')
 param tableNames array
 
+@description('The container of check claims (one empty blob per started check id, see shared/claims.py).')
+param claimsContainerName string
+
+// A claim must outlive every message that can carry its check id: 7 days on a queue (the default
+// time to live the app sends with), then up to 7 more on its poison queue before a replay. After
+// that nothing can ask for the check again, and the claims (millions a week at scale) go.
+@description('Days after which a check claim is deleted by the lifecycle rule.')
+@minValue(15)
+param claimRetentionDays int = 15
+
 var poisonQueueNames = [for queue in queueNames: '${queue}-poison']
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -96,6 +106,43 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     publicAccess: 'None'
   }
 }]
+
+// Blob lifecycle management: the only thing that deletes old check claims.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-old-check-claims'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${claimsContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterCreationGreaterThan: claimRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    containers
+  ]
+}
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage

@@ -77,3 +77,25 @@ def test_the_readme_reads_only_values_azd_keeps() -> None:
     used = set(re.findall(r"azd env get-value ([A-Z_]+)", readme))
     outputs = set(parse(INFRA / "main.bicep")["outputs"])
     assert used and used <= outputs, used - outputs
+
+
+def test_old_check_claims_are_deleted_and_nothing_else() -> None:
+    """shared/claims.py writes a blob per started check and never deletes one: the lifecycle rule
+    is what keeps the container from growing by millions of blobs a week."""
+    storage = Evaluator(MODULES / "storage.bicep")
+    main = Evaluator(INFRA / "main.bicep")
+    containers = main.tree["variables"]["containers"]["value"]
+    checks = containers["checks"]
+    assert checks == "nwcheck-checks"  # CHECKS_CONTAINER, where runtime._claims writes
+    module = body(parse(INFRA / "main.bicep")["modules"]["storage"])["params"]
+    assert main.value(module["claimsContainerName"], {"containers": containers}) == checks
+    policy = body(only(MODULES / "storage.bicep", "Microsoft.Storage/storageAccounts/managementPolicies"))
+    rules = policy["properties"]["policy"]["rules"]
+    assert len(rules) == 1 and rules[0]["enabled"] is True and rules[0]["type"] == "Lifecycle"
+    definition = rules[0]["definition"]
+    assert storage.value(definition["filters"]["prefixMatch"], {"claimsContainerName": checks}) == [f"{checks}/"]
+    assert definition["filters"]["blobTypes"] == ["blockBlob"]
+    assert definition["actions"] == {"baseBlob": {"delete": {"daysAfterCreationGreaterThan": "claimRetentionDays"}}}
+    retention = storage.tree["parameters"]["claimRetentionDays"]
+    # a queue keeps a message 7 days, its poison queue 7 more: a claim must outlive both
+    assert retention["default"] >= 15 and "minValue(15)" in re.sub(r"\s", "", (MODULES / "storage.bicep").read_text())
