@@ -93,3 +93,44 @@ def test_a_dead_recorder_is_taken_over(stores: list[InvestigationStore]) -> None
     assert first is not None  # ... and this run dies before recording
     assert stores[1].complete(INV, T0 + dt.timedelta(seconds=RECORD_CLAIM_S - 1)) is None
     assert stores[1].complete(INV, T0 + dt.timedelta(seconds=RECORD_CLAIM_S + 2)) is not None
+
+
+def _index(store: InvestigationStore) -> set[str]:
+    return {str(r["RowKey"]) for r in store.table.query_entities("PartitionKey eq 'open'")}
+
+
+def test_ingest_finds_open_investigations_in_one_partition_until_they_are_recorded(
+        stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    stored, _ = store.begin(RECORD, T0)
+    assert store.open_ids() == [INV] and _index(store) == {INV}  # accepting is open
+    store.mark_running(stored)
+    assert store.open_ids() == [INV]
+    done = store.complete(INV, T0 + dt.timedelta(seconds=1))
+    assert done is not None and store.open_ids() == [INV]  # completed, not yet in Log Analytics
+    store.mark_recorded(done)
+    assert store.open_ids() == [] and _index(store) == set()
+    # a retried delivery of a recorded investigation does not reopen it
+    again, created = store.begin(RECORD, T0)
+    assert not created and again.recorded
+    assert store.complete(INV, T0 + dt.timedelta(hours=1)) is None and store.open_ids() == []
+
+
+def test_a_run_that_died_after_recording_is_closed_by_the_next(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    store.begin(RECORD, T0)
+    done = store.complete(INV, T0 + dt.timedelta(seconds=1))
+    assert done is not None
+    store.table.update_entity({"PartitionKey": INV, "RowKey": "investigation", "Recorded": True})  # then died
+    assert store.open_ids() == [INV]
+    assert stores[1].complete(INV, T0 + dt.timedelta(seconds=2)) is None
+    assert store.open_ids() == []
+
+
+def test_an_index_row_without_its_record_is_dropped_once_it_is_an_hour_old(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    orphan = "inv-" + "b" * 24
+    store.table.upsert_entity({"PartitionKey": "open", "RowKey": orphan, "Since": "2026-11-22T10:00:00.000Z"})
+    # the webhook wrote the index row and has not created the record yet: left alone
+    assert store.complete(orphan, T0 + dt.timedelta(minutes=59)) is None and store.open_ids() == [orphan]
+    assert store.complete(orphan, T0 + dt.timedelta(minutes=61)) is None and store.open_ids() == []

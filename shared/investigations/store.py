@@ -6,6 +6,11 @@
 - ``RowKey = "check-<check id>"``: the compact result of one of its checks, written when the result
   is ingested (an upsert: a redelivered result changes nothing).
 
+Two partitions of their own: ``paths`` (per stored target, the NICs its latest connectivity result
+crossed) and ``open``, an index with a row per investigation not yet in Log Analytics. ``ingest``
+reads that one partition every run; without it, finding the open investigations would scan the
+whole table (every investigation and every check result ever kept) every few seconds.
+
 Every write is idempotent or guarded by the entity's ETag, so the webhook's retries, concurrent
 ``ingest`` runs and crashes between two steps neither lose an investigation nor complete it twice.
 """
@@ -29,6 +34,8 @@ from shared.results import CheckResult, format_utc, parse_utc
 RECORD = "investigation"
 CHECK = "check-"
 PATHS = "paths"  # partition: per stored target, the NICs its latest connectivity result crossed
+OPEN = "open"  # partition: investigation id → when it started, while it is not yet recorded
+ORPHAN_S = 3600  # an index row this old without its record belongs to a webhook call that died
 _MAX_PROPERTY = 30_000  # characters; a Table string property holds 32K UTF-16 units
 RECORD_CLAIM_S = 120  # a run that claimed to record a summary and has not done it after this died
 
@@ -102,6 +109,10 @@ class InvestigationStore:
 
     def begin(self, record: Record, deadline: dt.datetime) -> tuple[Stored, bool]:
         """Create the record (status accepting) unless it exists; the stored one, and whether it is new."""
+        # The index row first: a record never exists without it, so ingest cannot overlook one. A
+        # row whose record never came (the call died in between) is dropped by ``complete``.
+        self.table.upsert_entity({"PartitionKey": OPEN, "RowKey": record.investigation_id, "Since": record.started},
+                                 mode=UpdateMode.MERGE)
         try:
             self.table.create_entity(_record_entity(record, "accepting", format_utc(deadline)))
             created = True
@@ -174,11 +185,23 @@ class InvestigationStore:
         return {str(r["Target"]).lower(): tuple(json.loads(r["Nics"])) for r in rows}
 
     def open_ids(self) -> list[str]:
-        """Investigations not finished: running, or completed but not yet in Log Analytics."""
-        rows = self.table.query_entities(
-            "RowKey eq @r and (Status eq 'running' or Status eq 'accepting' or Recorded eq false)",
-            parameters={"r": RECORD}, select=["PartitionKey"])
-        return [str(r["PartitionKey"]) for r in rows]
+        """Investigations not finished: running, or completed but not yet in Log Analytics (one
+        partition, however many investigations the table keeps)."""
+        rows = self.table.query_entities("PartitionKey eq @p", parameters={"p": OPEN}, select=["RowKey"])
+        return [str(r["RowKey"]) for r in rows]
+
+    def _close(self, investigation_id: str) -> None:
+        self.table.delete_entity(OPEN, investigation_id)  # a row already gone is no error
+
+    def _drop_orphan(self, investigation_id: str, now: dt.datetime) -> None:
+        try:
+            since = parse_utc(str(self.table.get_entity(OPEN, investigation_id).get("Since", "")))
+        except ResourceNotFoundError:
+            return
+        except ValueError:
+            since = now - dt.timedelta(seconds=ORPHAN_S)
+        if now - since >= dt.timedelta(seconds=ORPHAN_S):
+            self._close(investigation_id)
 
     def complete(self, investigation_id: str, now: dt.datetime) -> Stored | None:
         """Write the summary once every check has a result, or once the deadline passed. Returns the
@@ -186,7 +209,11 @@ class InvestigationStore:
         yet recorded, and this caller won the claim to record it (a claim older than
         ``RECORD_CLAIM_S`` is taken over: its holder died before marking it recorded)."""
         stored = self.read(investigation_id)
-        if stored is None or stored.recorded:
+        if stored is None:
+            self._drop_orphan(investigation_id, now)
+            return None
+        if stored.recorded:
+            self._close(investigation_id)  # recorded by a run that died before closing it
             return None
         if stored.status != "completed":
             results = self.results(investigation_id)
@@ -211,3 +238,4 @@ class InvestigationStore:
     def mark_recorded(self, stored: Stored) -> None:
         entity = {"PartitionKey": stored.record.investigation_id, "RowKey": RECORD, "Recorded": True}
         self.table.update_entity(entity, mode=UpdateMode.MERGE)
+        self._close(stored.record.investigation_id)
