@@ -128,6 +128,27 @@ def test_an_unreadable_state_row_is_an_error_that_names_it(store: AlertStore) ->
         store.apply(result("Unreachable", 0), DEFAULT, now=at(0), silenced=False)
 
 
+def test_every_state_in_one_request_without_the_outbox(azurite: Azurite, table_name: str) -> None:
+    responses: list[int] = []
+    counted = AlertStore(TableClient.from_connection_string(
+        azurite.connection_string, table_name=table_name,
+        raw_response_hook=lambda response: responses.append(response.http_response.status_code)), clock=lambda: T0)
+    names = [f"target-{i:02d}" for i in range(30)]
+    for minute, name in enumerate(names):  # failing twice: each fires, so the outbox holds 30 events
+        for offset in (0, 1):
+            counted.apply(result("Unreachable", 2 * minute + offset, target=name), DEFAULT, now=at(2 * minute + offset),
+                          silenced=False)
+    assert len(counted.queued()) == 30
+    responses.clear()
+    states = counted.states()
+    assert len(responses) == 1  # the status command once read each target's row on its own
+    assert sorted(s.target for s in states) == names
+    assert states == [counted.state(s.target) for s in states]
+    counted.table.upsert_entity({"PartitionKey": PARTITION, "RowKey": "broken", "State": "{"})
+    with pytest.raises(ValueError, match="alert state row 'broken' cannot be read"):
+        counted.states()
+
+
 # --------------------------------------------------------------------------- two writers
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared.alerts.state import AlertEvent, AlertState, evaluate
 from shared.results import CheckResult, format_utc
@@ -109,6 +109,16 @@ class DeliveryReport:
     waiting: int = 0  # held behind a failed earlier event of the same target
 
 
+def _state_of(row: TableEntity) -> AlertState:
+    try:
+        data = json.loads(row["State"])
+        for name, column in _TRACKS:
+            data[name] = json.loads(row[column])
+        return AlertState.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"alert state row {row.get('RowKey')!r} cannot be read: {exc}") from None
+
+
 def _episode(event: AlertEvent) -> str:
     """One alert of one target from its start to its end: what a newer reminder supersedes within."""
     return f"{event.target}/{event.alert}/{event.first_seen}"
@@ -135,14 +145,14 @@ class AlertStore:
             row = self.table.get_entity(PARTITION, key)
         except ResourceNotFoundError:
             return StoredState(key, None, None, 0)
-        try:
-            data = json.loads(row["State"])
-            for name, column in _TRACKS:
-                data[name] = json.loads(row[column])
-            state = AlertState.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"alert state row {key!r} cannot be read: {exc}") from None
-        return StoredState(key, state, row.metadata["etag"], int(row.get("Seq", 0)))
+        return StoredState(key, _state_of(row), row.metadata["etag"], int(row.get("Seq", 0)))
+
+    def states(self) -> list[AlertState]:
+        """Every target's state, in one query of the partition (the outbox rows, after ``~``, are
+        not states); ValueError names a row that cannot be read."""
+        rows = self.table.query_entities("PartitionKey eq @p and RowKey lt @o",
+                                         parameters={"p": PARTITION, "o": OUTBOX})
+        return [_state_of(row) for row in rows]
 
     def write(self, stored: StoredState, state: AlertState, events: Sequence[AlertEvent], *,
               now: dt.datetime) -> bool:

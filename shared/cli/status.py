@@ -63,17 +63,6 @@ def _store(table_name: str) -> AlertStore:
     return AlertStore(client)
 
 
-def _states(store: AlertStore) -> list[AlertState]:
-    """Every target's stored state (the outbox rows, after ``~``, are not states)."""
-    from shared.alerts.store import OUTBOX, PARTITION
-
-    rows = store.table.query_entities("PartitionKey eq @p and RowKey lt @o", parameters={"p": PARTITION, "o": OUTBOX},
-                                      select=["RowKey", "Target"])
-    names = [str(row.get("Target") or row["RowKey"]) for row in rows]
-    states = [store.state(name) for name in names]
-    return [s for s in states if s is not None]
-
-
 def _line(name: str, track: Track, alert: str, settings: AlertSettings | None, last: str | None) -> dict[str, Any]:
     from shared.alerts.state import SEVERITY
 
@@ -128,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     with azure_errors(f"could not read the alerts table {name}"):
         store = _store(name)
         try:
-            states = _states(store)
+            states = store.states()
             queued = store.queued()
         except Exception as exc:
             from azure.core.exceptions import ResourceNotFoundError
