@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 
+from emulator.app_resources import provision
 from emulator.azurite import Azurite
 from emulator.stack import Emulator
 
@@ -19,7 +20,10 @@ def _serve(args: argparse.Namespace) -> int:
     azurite = None if args.no_azurite else Azurite()
     settings = emulator.settings()
     if azurite is not None:
+        # The host's storage and the app's, the app's queues and containers created as infra/ would:
+        # these settings are enough for `func start` and for the `nwcheck` CLI.
         settings["AzureWebJobsStorage"] = azurite.connection_string
+        settings.update(provision(azurite.connection_string))
     print(json.dumps(settings, indent=2), flush=True)
     print("# local stack running; Ctrl-C stops it", file=sys.stderr, flush=True)
     stop = threading.Event()
