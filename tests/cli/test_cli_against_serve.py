@@ -21,7 +21,7 @@ from tests.cli.conftest import APP_SETTINGS, ROOT, SAMPLE, Cli
 
 @pytest.fixture
 def served() -> Iterator[dict[str, str]]:
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--operation-seconds", "0.2"],  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--operation-seconds", "0.2"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     lines: list[str] = []
