@@ -42,6 +42,9 @@ param alertWebhookUrls string = ''
 @description('Comma-separated https URLs the app posts every alert event to (ALERT_WEBHOOK_URLS).')
 param appWebhookUrls string = ''
 
+@description('How long without any check result before the no-results alert fires (ISO 8601: PT15M .. P1D); longer than the longest target interval.')
+param noResultsAlertWindow string = 'PT30M'
+
 @description('Days Log Analytics keeps results, alert events and investigations.')
 @minValue(30)
 @maxValue(730)
@@ -209,6 +212,7 @@ module alerts 'modules/alerts.bicep' = {
     actionGroupName: 'ag-nwcheck-${resourceToken}'
     emailAddresses: empty(alertEmailAddresses) ? [] : split(replace(alertEmailAddresses, ' ', ''), ',')
     webhookUrls: alertWebhookUrls
+    noResultsWindow: noResultsAlertWindow
   }
 }
 

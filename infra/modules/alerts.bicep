@@ -18,6 +18,19 @@ param emailAddresses array = []
 @description('Comma-separated webhook URLs of the action group (common alert schema).')
 param webhookUrls string = ''
 
+@description('How long without a single check result before the no-results rule fires: longer than the longest target interval.')
+@allowed([
+  'PT15M'
+  'PT30M'
+  'PT45M'
+  'PT1H'
+  'PT2H'
+  'PT3H'
+  'PT6H'
+  'P1D'
+])
+param noResultsWindow string = 'PT30M'
+
 var webhooks = empty(webhookUrls) ? [] : split(replace(webhookUrls, ' ', ''), ',')
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
@@ -41,7 +54,8 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
 }
 
 // Severity: 0 critical .. 4 verbose. Each query returns one row per new alert event, with
-// TargetName as a dimension so that each target is its own alert.
+// TargetName as a dimension so that each target is its own alert. The no-results rule is the
+// other way round (absence: it fires on zero rows) and resolves itself once results flow again.
 var rules = [
   {
     name: 'security'
@@ -49,6 +63,7 @@ var rules = [
     description: 'A network path that must stay closed is open (nwcheck security alert).'
     severity: 1
     query: loadTextContent('../queries/fired-security.kql')
+    absence: false
   }
   {
     name: 'reachability'
@@ -56,6 +71,7 @@ var rules = [
     description: 'A network path that must be open is blocked; the alert names the hop, rule or route.'
     severity: 2
     query: loadTextContent('../queries/fired-reachability.kql')
+    absence: false
   }
   {
     name: 'check-health'
@@ -63,6 +79,15 @@ var rules = [
     description: 'Checks of a target keep failing to run, so nwcheck cannot tell whether the path is open.'
     severity: 3
     query: loadTextContent('../queries/check-health.kql')
+    absence: false
+  }
+  {
+    name: 'no-results'
+    displayName: 'nwcheck: no check results'
+    description: 'No check result reached Log Analytics within the window: nwcheck is not watching the network paths.'
+    severity: 2
+    query: loadTextContent('../queries/no-results.kql')
+    absence: true
   }
 ]
 
@@ -79,18 +104,18 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for r
     scopes: [
       workspaceId
     ]
-    // Every 5 minutes over the last hour: the queries keep only the events ingested in the last
-    // 5 minutes (ingestion_time), so a late row is still seen, once.
+    // Every 5 minutes over the last hour: the event queries keep only the events ingested in the
+    // last 5 minutes (ingestion_time), so a late row is still seen, once.
     evaluationFrequency: 'PT5M'
-    windowSize: 'PT1H'
+    windowSize: rule.absence ? noResultsWindow : 'PT1H'
     criteria: {
       allOf: [
         {
           query: rule.query
           timeAggregation: 'Count'
-          operator: 'GreaterThan'
-          threshold: 0
-          dimensions: [
+          operator: rule.absence ? 'LessThan' : 'GreaterThan'
+          threshold: rule.absence ? 1 : 0
+          dimensions: rule.absence ? [] : [
             {
               name: 'TargetName'
               operator: 'Include'
@@ -106,8 +131,9 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for r
         }
       ]
     }
-    // nwcheck resolves its own alerts (Resolved events); Azure Monitor does not guess.
-    autoMitigate: false
+    // nwcheck resolves its own alerts (Resolved events); Azure Monitor does not guess. Only the
+    // no-results alert is Azure Monitor's own to resolve, when rows arrive again.
+    autoMitigate: rule.absence
     actions: {
       actionGroups: [
         actionGroup.id

@@ -56,6 +56,12 @@ def only(path: Path, type_: str) -> dict[str, Any]:
     return next(iter(found.values()))
 
 
+def _expression(node: Mapping[str, Any], kind: str) -> bool:
+    """Whether ``node`` is pycep's form of an expression (``{"operator": {"type": ...}}``), not an
+    object literal that has a property of that name (a log alert criterion has an ``operator``)."""
+    return set(node) == {kind} and isinstance(node[kind], dict) and "type" in node[kind]
+
+
 class Evaluator:
     """Evaluates the expressions of one file: its variables, with loaded files relative to it."""
 
@@ -95,15 +101,21 @@ class Evaluator:
             detail = node["loop_type"]["detail"]
             items = self.value(detail["array_name"], scope)
             return [self.value(node["config"], {**scope, detail["item_name"]: item}) for item in items]
-        if "function" in node:
+        if _expression(node, "function"):
             return self._function(node["function"], scope)
-        if "operator" in node and node["operator"]["type"] == "property_accessor":
+        if _expression(node, "operator") and node["operator"]["type"] == "property_accessor":
             operands = node["operator"]["operands"]
             base = self.value(operands["operand_1"], scope)
+            second = operands["operand_2"]
+            if isinstance(second, dict) and second.get("operator", {}).get("type") == "conditional":
+                # pycep reads `a.b ? x : y` as `a.(b ? x : y)`
+                branches = second["operator"]["operands"]
+                chosen = branches["true_value"] if base[str(branches["condition"])] else branches["false_value"]
+                return self.value(chosen, scope)
             if isinstance(base, str):  # a resource or parameter: not evaluated, kept as text
                 return f"{base}.{operands['operand_2']}"
             return base[str(operands["operand_2"])]
-        if "operator" in node:
+        if _expression(node, "operator"):
             raise NotImplementedError(f"{self.path.name}: operator {node['operator']['type']}")
         return {self.value(key.strip("'"), scope) if "${" in key else key.strip("'"): self.value(v, scope)
                 for key, v in node.items()}

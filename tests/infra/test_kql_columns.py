@@ -35,7 +35,8 @@ def problems(query_path: Path, tables: Path = INFRA / "tables") -> list[str]:
 
 def test_the_alert_rules_and_the_workbook_have_their_queries() -> None:
     names = {p.relative_to(INFRA).as_posix() for p in QUERIES}
-    assert {"queries/fired-security.kql", "queries/fired-reachability.kql", "queries/check-health.kql"} <= names
+    assert {"queries/fired-security.kql", "queries/fired-reachability.kql", "queries/check-health.kql",
+            "queries/no-results.kql"} <= names
     assert {"workbook/reachability.kql", "workbook/latency.kql", "workbook/blockers.kql",
             "workbook/alert-history.kql", "workbook/investigations.kql"} <= names
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from tests.infra.bicep import INFRA, MODULES, Evaluator, body, only, parse, resources
 
@@ -99,3 +100,35 @@ def test_old_check_claims_are_deleted_and_nothing_else() -> None:
     retention = storage.tree["parameters"]["claimRetentionDays"]
     # a queue keeps a message 7 days, its poison queue 7 more: a claim must outlive both
     assert retention["default"] >= 15 and "minValue(15)" in re.sub(r"\s", "", (MODULES / "storage.bicep").read_text())
+
+
+def _alert_rules() -> dict[str, dict[str, Any]]:
+    """Rule name → the evaluated properties of its scheduledQueryRules resource."""
+    module = Evaluator(MODULES / "alerts.bicep")
+    resource = body(only(MODULES / "alerts.bicep", "Microsoft.Insights/scheduledQueryRules"))
+    return {rule["name"]: module.value(resource["properties"], {"rule": rule, "noResultsWindow": "PT45M"})
+            for rule in module.variable("rules")}
+
+
+def test_event_rules_fire_per_target_and_leave_resolving_to_nwcheck() -> None:
+    rules = _alert_rules()
+    for name in ("security", "reachability", "check-health"):
+        [criterion] = rules[name]["criteria"]["allOf"]
+        assert (criterion["operator"], criterion["threshold"], criterion["timeAggregation"]) == ("GreaterThan", 0,
+                                                                                                 "Count")
+        assert [d["name"] for d in criterion["dimensions"]] == ["TargetName"]
+        assert rules[name]["autoMitigate"] is False and rules[name]["windowSize"] == "PT1H"
+
+
+def test_a_quiet_nwcheck_is_an_alert_of_its_own() -> None:
+    """No result at all is not good news: the no-results rule fires on zero rows in its window, for
+    the whole app (no dimension), and resolves itself when results flow again."""
+    rule = _alert_rules()["no-results"]
+    [criterion] = rule["criteria"]["allOf"]
+    assert (criterion["operator"], criterion["threshold"], criterion["timeAggregation"]) == ("LessThan", 1, "Count")
+    assert criterion["dimensions"] == [] and rule["autoMitigate"] is True
+    assert rule["windowSize"] == "PT45M" and rule["evaluationFrequency"] == "PT5M"
+    assert criterion["query"].splitlines()[-2] == "NetworkWatcherCheck_CL"
+    main = parse(INFRA / "main.bicep")
+    assert body(main["modules"]["alerts"])["params"]["noResultsWindow"] == "noResultsAlertWindow"
+    assert main["parameters"]["noResultsAlertWindow"]["default"] == "PT30M"
