@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
@@ -206,6 +206,14 @@ def run_checks(targets: list[Target], target_list: TargetList, *, timeout_s: flo
     pool = ThreadPoolExecutor(max_workers=min(parallel, len(targets)), thread_name_prefix="nwcheck-run")
     try:
         futures = [pool.submit(one, target) for target in targets]
+        pending = set(futures)
+        while pending:
+            # Wake up now and then: the kernel may hand a Ctrl-C to a worker thread, and Python then
+            # raises KeyboardInterrupt only when the main thread runs again, never while it sleeps
+            # on a future.
+            done, pending = wait(pending, timeout=0.2)
+            for future in done:
+                future.result()  # the first failure ends the run at once
         return [future.result() for future in futures]
     except BaseException:
         stop.set()  # waiting workers end at once; a request in flight ends within its timeout

@@ -3,7 +3,9 @@ marked with its rule or route, exit codes, target selection, faults, Retry-After
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import re
 import signal
 import subprocess
@@ -233,6 +235,29 @@ def test_ctrl_c_stops_a_run_at_once_with_130(cli: Cli, emu: Emulator) -> None:
         process.kill()
     assert process.returncode == 130, (out, err)
     assert time.monotonic() - interrupted < 5  # not after the 300 s timeout, nor after one more Retry-After round
+    assert err == "nwcheck run: interrupted\n" and out == ""
+
+
+def test_ctrl_c_stops_a_run_even_when_the_kernel_hands_it_to_a_worker_thread(cli: Cli, emu: Emulator) -> None:
+    """A process-directed SIGINT goes to any thread that does not block it. Delivered to a worker,
+    it was handled only when the main thread ran Python code again, which it did not while it slept
+    on a future: the run went on to its timeout (this failed `test_ctrl_c_...` on a busy machine)."""
+    emu.faults.add(service="arm", kind="never_complete", count=None)
+    process = subprocess.Popen([str(NWCHECK), "run", "--targets", str(SAMPLE), "--all"], env=cli.env,  # noqa: S603
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(polls(emu)) < 7 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid]
+        assert workers, "the run has no worker thread"
+        assert ctypes.CDLL(None, use_errno=True).tgkill(process.pid, workers[0], signal.SIGINT) == 0
+        interrupted = time.monotonic()
+        out, err = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 130, (out, err)
+    assert time.monotonic() - interrupted < 5
     assert err == "nwcheck run: interrupted\n" and out == ""
 
 
