@@ -1,6 +1,6 @@
 """What a target is: one network path nwcheck keeps checking, and what it expects to find.
 
-The target list file (``shared/target_list.py`` reads it) and inline targets in queue messages
+The target list file (``shared/target_list/`` reads it) and inline targets in queue messages
 both become these frozen values; everything downstream works on them.
 """
 
@@ -14,7 +14,7 @@ Kind = Literal["connectivity", "ipFlow", "nextHop"]
 KINDS: tuple[Kind, ...] = ("connectivity", "ipFlow", "nextHop")
 
 # What each kind can find. A connectivity target may expect only Reachable or Unreachable:
-# Degraded and Unknown are findings, not intentions (shared/target_list.py enforces it).
+# Degraded and Unknown are findings, not intentions (shared/target_list/ enforces it).
 CONNECTIVITY_STATUSES = ("Reachable", "Unreachable", "Degraded", "Unknown")
 IP_FLOW_STATUSES = ("Allow", "Deny")
 NEXT_HOP_TYPES = ("Internet", "VirtualAppliance", "VirtualNetworkGateway", "VnetLocal", "HyperNetGateway",

@@ -1,5 +1,5 @@
 """Is a target silenced at a given instant? Silences come from the target list
-(``shared/target_list.py`` reads them): the target's own and the list's global ones.
+(``shared/target_list/`` reads them): the target's own and the list's global ones.
 
 A one-off ``Window`` covers ``[start, end)``. A ``Recurring`` silence covers, on each of its days,
 ``from`` up to ``to`` wall-clock time in its zone, ``to`` being on the next day when it is at or
