@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -219,10 +220,19 @@ def test_one_check_at_a_time_with_parallel_1(cli: Cli, emu: Emulator) -> None:
     assert methods == ["POST", "GET", "POST", "GET"]
 
 
+def from_a_terminal(*command: str) -> list[str]:
+    """``command`` with SIGINT at its default disposition, as a shell in a terminal starts it. A test
+    run started in the background (`make test &`, nohup) ignores SIGINT, every child inherits that,
+    and Python installs no KeyboardInterrupt handler in a process that starts with SIGINT ignored.
+    exec keeps the process id, so the test signals the command itself."""
+    reset = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+    return [sys.executable, "-c", reset, *command]
+
+
 def test_ctrl_c_stops_a_run_at_once_with_130(cli: Cli, emu: Emulator) -> None:
     emu.faults.add(service="arm", kind="never_complete", count=None)
-    process = subprocess.Popen([str(NWCHECK), "run", "--targets", str(SAMPLE), "--all"], env=cli.env,  # noqa: S603
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(from_a_terminal(str(NWCHECK), "run", "--targets", str(SAMPLE), "--all"),  # noqa: S603
+                               env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while len(polls(emu)) < 7 and time.monotonic() < deadline:  # every check started and waiting
@@ -243,8 +253,8 @@ def test_ctrl_c_stops_a_run_even_when_the_kernel_hands_it_to_a_worker_thread(cli
     it was handled only when the main thread ran Python code again, which it did not while it slept
     on a future: the run went on to its timeout (this failed `test_ctrl_c_...` on a busy machine)."""
     emu.faults.add(service="arm", kind="never_complete", count=None)
-    process = subprocess.Popen([str(NWCHECK), "run", "--targets", str(SAMPLE), "--all"], env=cli.env,  # noqa: S603
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(from_a_terminal(str(NWCHECK), "run", "--targets", str(SAMPLE), "--all"),  # noqa: S603
+                               env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while len(polls(emu)) < 7 and time.monotonic() < deadline:
