@@ -193,6 +193,10 @@ def ingest(rounds: int = 4, budget_s: float = INGEST_BUDGET_S) -> DrainReport:
     if total.received:
         log.info("ingest: %s", total)
     investigations().complete_open(investigation_recorder)
+    try:
+        investigations().prune_old()
+    except Exception:  # housekeeping must not hold back results or alerts; the next hour retries
+        log.exception("investigations: pruning old ones failed")
     # New events, and any that a failed delivery left waiting.
     delivery = alert_store().deliver(alert_senders(), recorders=[alert_recorder()])
     if delivery.failed:
@@ -273,6 +277,7 @@ def investigations() -> Investigations:
     return Investigations(targets=targets(), topology=topology_store().load, store=store,
                           enqueue=lambda message: storage.send(urgent, message), deadline_s=deadline,
                           max_targets=int(setting("INVESTIGATION_MAX_TARGETS", "20")),
+                          retention_days=int(setting("INVESTIGATION_RETENTION_DAYS", "90")),
                           allowed_subscriptions=_allowed_subscriptions())
 
 

@@ -4,6 +4,7 @@ and a delivery that failed halfway is completed by the action group's retry."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import uuid
@@ -22,6 +23,7 @@ from shared.investigations.service import Investigations
 from shared.investigations.store import InvestigationStore
 from shared.target_list import parse_target_list
 from tests.test_investigation_payload import JSON, sample
+from tests.test_investigation_store import recorded
 
 
 class Sender:
@@ -116,3 +118,16 @@ def test_a_single_thread_setting_sends_in_order(service: Any) -> None:
     answer = investigations.accept(json.dumps(sample()).encode(), JSON)
     assert answer.status == 202 and sender.peak == 1
     assert _queued(sender) == answer.body["checkIds"]
+
+
+def test_old_investigations_are_pruned_at_most_once_an_hour(service: Any) -> None:
+    investigations, _ = service()
+    now = dt.datetime.now(dt.UTC)
+    recorded(investigations.store, "inv-" + "1" * 24, now - dt.timedelta(days=91), checks=1)
+    recorded(investigations.store, "inv-" + "2" * 24, now - dt.timedelta(days=89), checks=1)
+    assert investigations.prune_old() == 1  # past retention_days (90)
+    recorded(investigations.store, "inv-" + "3" * 24, now - dt.timedelta(days=91), checks=1)
+    assert investigations.prune_old() == 0  # within the hour: no scan
+    investigations.prune_every_s = 0
+    assert investigations.prune_old() == 1
+    assert investigations.store.read("inv-" + "2" * 24) is not None

@@ -3,6 +3,7 @@ and recorded once even with concurrent ingest runs, and taken over when a record
 
 from __future__ import annotations
 
+import dataclasses as dc
 import datetime as dt
 import threading
 import uuid
@@ -13,6 +14,7 @@ from azure.data.tables import TableClient
 from emulator.azurite import Azurite
 from shared.investigations.store import RECORD_CLAIM_S, InvestigationStore, investigation_of
 from shared.investigations.summary import Planned, Record
+from shared.results import format_utc
 from tests.test_results import result
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
@@ -134,3 +136,42 @@ def test_an_index_row_without_its_record_is_dropped_once_it_is_an_hour_old(store
     # the webhook wrote the index row and has not created the record yet: left alone
     assert store.complete(orphan, T0 + dt.timedelta(minutes=59)) is None and store.open_ids() == [orphan]
     assert store.complete(orphan, T0 + dt.timedelta(minutes=61)) is None and store.open_ids() == []
+
+
+def recorded(store: InvestigationStore, investigation: str, started: dt.datetime, checks: int = 2) -> None:
+    record = dc.replace(RECORD, investigation_id=investigation, started=format_utc(started),
+                        checks=tuple(Planned(f"{investigation}-{i:02d}", "app-to-db", "target", "connectivity")
+                                     for i in range(checks)))
+    store.begin(record, started)
+    store.record_results([result(check_id=f"{investigation}-{i:02d}") for i in range(checks)])
+    done = store.complete(investigation, started + dt.timedelta(seconds=1))
+    assert done is not None
+    store.mark_recorded(done)
+
+
+def _rows(store: InvestigationStore, investigation: str) -> int:
+    return len(list(store.table.query_entities("PartitionKey eq @p", parameters={"p": investigation})))
+
+
+def test_prune_deletes_old_recorded_investigations_whole_and_nothing_else(stores: list[InvestigationStore],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    store = stores[0]
+    old, recent, running = ("inv-" + c * 24 for c in "cde")
+    monkeypatch.setattr("shared.investigations.store._MAX_BATCH", 4)  # more check rows than one transaction
+    recorded(store, old, T0 - dt.timedelta(days=100), checks=10)
+    recorded(store, recent, T0 - dt.timedelta(days=10))
+    open_record = dc.replace(RECORD, investigation_id=running, started=format_utc(T0 - dt.timedelta(days=200)))
+    store.mark_running(store.begin(open_record, T0 + dt.timedelta(days=1))[0])
+    assert _rows(store, old) == 11
+    assert store.prune(T0 - dt.timedelta(days=90)) == 1
+    assert _rows(store, old) == 0 and store.read(old) is None
+    assert _rows(store, recent) == 3 and store.read(running) is not None and store.open_ids() == [running]
+    assert store.prune(T0 - dt.timedelta(days=90)) == 0
+
+
+def test_prune_takes_at_most_its_limit_a_call(stores: list[InvestigationStore]) -> None:
+    store = stores[0]
+    for c in "fgh":
+        recorded(store, "inv-" + c * 24, T0 - dt.timedelta(days=100), checks=1)
+    assert store.prune(T0, limit=2) == 2
+    assert store.prune(T0, limit=2) == 1

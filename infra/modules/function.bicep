@@ -58,6 +58,9 @@ param maxPolls int = 120
 param maxAttempts int = 8
 param backoffBaseSeconds int = 2
 param investigationMaxTargets int = 20
+@description('Days a completed investigation stays in Table storage (GET /api/investigations/{id}); its summary stays in Log Analytics.')
+@minValue(1)
+param investigationRetentionDays int = 90
 
 @minValue(40)
 @maxValue(1000)
@@ -259,6 +262,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'INVESTIGATION_MAX_TARGETS'
           value: string(investigationMaxTargets)
+        }
+        {
+          name: 'INVESTIGATION_RETENTION_DAYS'
+          value: string(investigationRetentionDays)
         }
         // Logs Ingestion: the data collection endpoint and rule (streams: infra/tables/*.json).
         {

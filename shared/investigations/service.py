@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ class Investigations:
     # A bundle of 20 targets is up to 80 messages: sent one after the other, at a same-region
     # storage round trip each, the answer would miss its second (benchmarks/webhook_latency.py).
     enqueue_threads: int = 8
+    retention_days: int = 90  # completed investigations older than this leave Table storage
+    prune_every_s: float = 3600.0  # finding them scans the table
+    _pruned_at: float | None = field(default=None, init=False, repr=False)
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     # ---- the webhook -----------------------------------------------------------------------
@@ -166,6 +170,18 @@ class Investigations:
         self.store.record_results(results)
         target_list = self.targets()
         self.store.keep_paths(results, lambda name: target_list.by_name(name) is not None)
+
+    def prune_old(self) -> int:
+        """Now and then (``prune_every_s``), delete investigations older than ``retention_days``
+        from Table storage; their summaries stay in Log Analytics. Returns how many went."""
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < self.prune_every_s:
+            return 0
+        self._pruned_at = now
+        pruned = self.store.prune(self.clock() - dt.timedelta(days=self.retention_days))
+        if pruned:
+            log.info("investigations: %d older than %d days deleted from Table storage", pruned, self.retention_days)
+        return pruned
 
     def complete_open(self, record: Callable[[dict[str, Any]], None]) -> int:
         """Complete every investigation that can be (all results in, or past its deadline) and hand

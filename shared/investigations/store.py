@@ -37,6 +37,7 @@ PATHS = "paths"  # partition: per stored target, the NICs its latest connectivit
 OPEN = "open"  # partition: investigation id → when it started, while it is not yet recorded
 ORPHAN_S = 3600  # an index row this old without its record belongs to a webhook call that died
 _MAX_PROPERTY = 30_000  # characters; a Table string property holds 32K UTF-16 units
+_MAX_BATCH = 100  # operations in one entity group transaction
 RECORD_CLAIM_S = 120  # a run that claimed to record a summary and has not done it after this died
 
 
@@ -234,6 +235,29 @@ class InvestigationStore:
         if not self._update(stored, {"RecordingSince": format_utc(now)}):
             return None
         return stored
+
+    def prune(self, before: dt.datetime, limit: int = 50) -> int:
+        """Delete up to ``limit`` investigations that started before ``before`` and whose summary is
+        in Log Analytics (which keeps it for its own retention): the record and its check rows. An
+        open one is never touched. Finding them scans the table: call it rarely. Returns how many."""
+        rows = self.table.query_entities("RowKey eq @r and Recorded eq true and Started lt @t",
+                                         parameters={"r": RECORD, "t": format_utc(before)},
+                                         select=["PartitionKey"], results_per_page=limit)
+        pruned = 0
+        for row in rows:
+            if pruned >= limit:
+                break
+            investigation = str(row["PartitionKey"])
+            checks = [str(e["RowKey"]) for e in self.table.query_entities(
+                "PartitionKey eq @p and RowKey ne @r", parameters={"p": investigation, "r": RECORD},
+                select=["RowKey"])]
+            # Check rows first, the record last: a prune that dies halfway is found and finished again.
+            for start in range(0, len(checks), _MAX_BATCH):
+                self.table.submit_transaction([("delete", {"PartitionKey": investigation, "RowKey": key})
+                                               for key in checks[start:start + _MAX_BATCH]])
+            self.table.delete_entity(investigation, RECORD)
+            pruned += 1
+        return pruned
 
     def mark_recorded(self, stored: Stored) -> None:
         entity = {"PartitionKey": stored.record.investigation_id, "RowKey": RECORD, "Recorded": True}
