@@ -8,8 +8,8 @@ domain code lives in ``shared/`` so it is testable without the Functions host.
 - ``check_urgent_requests`` (queue ``%URGENT_QUEUE%``): the same for investigations and other
   high-priority requests, on their own queue so that a sweep's backlog does not delay them.
 - ``check_steps`` (queue ``%POLLS_QUEUE%``, written only by the app): poll or retry, until one result.
-- ``ingest`` (timer, ``%INGEST_SCHEDULE%``): results into Log Analytics in batches; alerts; and
-  investigations whose checks are done.
+- ``ingest`` (timer, ``%INGEST_SCHEDULE%``): results into Log Analytics in batches; alerts;
+  investigations whose checks are done; and, hourly, old investigations out of Table storage.
 - ``topology`` (timer, ``%TOPOLOGY_SCHEDULE%``): refresh the inventory of NICs, subnets and NSGs
   that links an alerted resource to the targets it involves.
 - ``investigate`` (HTTP POST ``/api/investigations``, function key): an Azure Monitor alert (common
