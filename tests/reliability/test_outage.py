@@ -4,14 +4,17 @@ lost, and token errors are retries and Error results, never reachability alerts.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+from azure.storage.queue import QueueClient
 
 from emulator.azurite import Azurite
 from emulator.load import Worker, all_ingested, rows_of, wait_for
 from emulator.stack import Emulator
+from shared.producer import build_request, requests_queue, send_request
 
 TARGETS = 300
 VERDICTS = {"Reachable", "Unreachable", "Allow", "Deny", "VirtualAppliance"}
@@ -82,30 +85,52 @@ def test_ingestion_down_mid_sweep_loses_no_row(emu: Emulator, scenario, down_s: 
     _finish(emu, stack, worker, accepted, f"ingestion down {down_s} s", timeout_s=600)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_identity_failing_gives_retries_and_errors_never_reachability_alerts(emu: Emulator, scenario) -> None:
+    """A sweep while the identity endpoint fails, then, once it is back, every target checked again
+    (a producer's requests). Token errors end as Error results that fire nothing; the real
+    unexpected verdicts of the second round do fire. Two rounds, not one outage of a fixed length:
+    on an idle machine all 300 checks started within the first seconds and every one of them used up
+    its attempts inside the outage, so no real verdict was left to compare with."""
     _start(emu)
-    # One unexpected verdict fires (as in the demo), so a token error taken for one would fire too.
+    # An unexpected verdict fires on the first result, so a token error taken for one would fire too.
     stack = scenario(TARGETS, MAX_ATTEMPTS="3")
     path = Path(stack.settings["TARGETS_PATH"])
     path.write_text(path.read_text().replace('"failureThreshold": 2', '"failureThreshold": 1'))
     assert '"failureThreshold": 1' in path.read_text()
     fault = emu.faults.add(service="identity", kind="status", status=500, operation="token", count=None)
     worker = Worker(stack.workdir / "w", stack.settings, sweep=True)
-    accepted = set(worker.swept().check_ids)
-    time.sleep(15)
-    emu.faults.clear()
-    print(f"\nidentity endpoint answered 500 for the first 15 s ({fault.hits} token requests)")
-    _accounting, _ = _finish(emu, stack, worker, accepted, "identity failing 15 s")
+    try:
+        swept = set(worker.swept().check_ids)
+        # Every check of the sweep has ended (its result waits on the results queue: uploads need a
+        # token too, so none reaches Log Analytics before the identity is back).
+        results = QueueClient.from_connection_string(stack.settings["NwcheckStorage"], stack.settings["RESULTS_QUEUE"])
+        assert wait_for(lambda: results.get_queue_properties().approximate_message_count >= len(swept), 300, worker,
+                        every_s=0.5)
+        emu.faults.clear()
+        print(f"\nidentity endpoint answered 500 through the first round ({fault.hits} token requests)")
+        queue = requests_queue(stack.settings["NwcheckStorage"], stack.settings["REQUESTS_QUEUE"])
+        again = set()
+        for target in json.loads(path.read_text())["targets"]:
+            request = build_request(target["name"], check_id=f"again-{target['name']}")
+            send_request(queue, request)
+            again.add(request["checkId"])
+    except BaseException:
+        worker.kill()
+        raise
+    _accounting, _ = _finish(emu, stack, worker, swept | again, "identity failing, then every target again")
     rows = rows_of(emu)
-    errors = {r["TargetName"]: r for r in rows if r["Status"] not in VERDICTS}
+    errors = {str(r["CheckId"]): r for r in rows if r["Status"] not in VERDICTS}
     assert errors, "the token outage should have ended some checks as Error"
+    assert set(errors) <= swept  # the second round ran with a working identity
     assert {r["Status"] for r in errors.values()} == {"Error"}
     assert {r["ErrorCode"] for r in errors.values()} == {"TokenUnavailable"}, {r["ErrorCode"] for r in errors.values()}
     assert all(r["Healthy"] is None for r in errors.values())
     alerts = emu.ingestion.rows_of("Custom-NetworkWatcherAlert")
-    reachability = {a["TargetName"] for a in alerts if a["AlertKind"] == "reachability" and a["EventKind"] == "Fired"}
-    unhealthy = {r["TargetName"] for r in rows if r["Healthy"] is False}
-    print(f"  {len(errors)} Error results (TokenUnavailable), {len(reachability)} reachability alerts, "
+    fired = [a for a in alerts if a["AlertKind"] == "reachability" and a["EventKind"] == "Fired"]
+    fired_by = {str(check) for a in fired for check in a["CheckIds"]}
+    unhealthy = {str(r["CheckId"]) for r in rows if r["Healthy"] is False}
+    print(f"  {len(errors)} Error results (TokenUnavailable), {len(fired)} reachability alerts, "
           f"for the {len(unhealthy)} real unexpected verdicts")
-    assert reachability and not reachability & set(errors)
+    assert fired, "the real unexpected verdicts should have fired"
+    assert fired_by and fired_by <= unhealthy and not fired_by & set(errors)
